@@ -1,0 +1,132 @@
+# migctl: build, test and sanitizer targets. GNU Make, C11.
+#   make            build everything into build/
+#   make check      install missing Debian packages, build, run every test
+#   make asan       the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind   the C test programs under valgrind (memcheck, leaks are errors)
+#   make CC=clang   build with clang (warnings are errors with both compilers)
+#   V=1             show the commands
+
+CC ?= cc
+BUILD ?= build
+PREFIX ?= /usr/local
+
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
+	-MMD -MP $(WARNINGS)
+SAN_FLAGS :=
+ifdef SAN
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BASE_CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
+
+PKGS := jansson uuid
+DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -luuid)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
+
+# ---- the simulator ---------------------------------------------------------------
+SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c
+SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/%.o)
+SIM_LIB := $(BUILD)/sim/libnvidia-ml.so.1
+MIGSIM := $(BUILD)/migsim
+
+# ---- tests -------------------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+SIMTEST_SRC := $(wildcard tests/sim/test_*.c)
+SIMTEST_BIN := $(SIMTEST_SRC:tests/sim/%.c=$(BUILD)/tests/sim/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+ABI_CLIENT := $(BUILD)/tests/abi-client/client
+
+ALL_BINS := $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
+
+.PHONY: all deps check asan valgrind clean install test-only
+.DEFAULT_GOAL := all
+
+all: $(ALL_BINS)
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmigsim-core.a: $(SIM_CORE_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libnvidia-ml.so.1 -Wl,--version-script=sim/libnvidia-ml.map -Wl,-z,defs \
+		$(LDFLAGS) -o $@ $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a $(DEPS_LIBS) -lpthread
+	$(Q)ln -sf libnvidia-ml.so.1 $(BUILD)/sim/libnvidia-ml.so
+
+$(MIGSIM): $(BUILD)/sim/migsim.o $(BUILD)/libmigsim-core.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmigsim-core.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/sim/%: $(BUILD)/tests/sim/%.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -ldl
+
+$(BUILD)/tests/helpers/%: $(BUILD)/tests/helpers/%.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ldl
+
+# The outside client: its own declarations, no project header, no project flags but -Werror.
+$(ABI_CLIENT): tests/abi-client/client.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARNINGS) $(CFLAGS) \
+		$(SAN_FLAGS) -o $@ $< -ldl
+
+# ---- running the tests ---------------------------------------------------------------
+TEST_ENV = MIGCTL_BUILD=$(abspath $(BUILD)) MIGSIM=$(abspath $(MIGSIM)) \
+	MIGSIM_LIB=$(abspath $(SIM_LIB)) MIGSIM_QUIET=1
+
+test-only: all
+	$(Q)$(TEST_ENV) ./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN) tests/shell/test_*.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory test-only
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 test-only
+
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(TEST_ENV) TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+		./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl
+	install -m 0755 $(MIGSIM) $(DESTDIR)$(PREFIX)/bin/migsim
+	install -m 0644 $(SIM_LIB) $(DESTDIR)$(PREFIX)/lib/migctl/libnvidia-ml.so.1
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

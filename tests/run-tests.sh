@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs test programs and scripts that speak TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, and
+# the shell tests through tests/shell/lib.sh), and ends with one line "N passed, N failed".
+# A program that exits non-zero without reporting a failing test counts as one failure, so
+# a crash or a sanitizer report cannot pass unnoticed.
+# TEST_WRAPPER (e.g. valgrind ...) is put in front of compiled test programs.
+set -u
+export CMOCKA_MESSAGE_OUTPUT=TAP
+log_dir=${TEST_LOG_DIR:-$(mktemp -d)}
+passed=0
+failed=0
+failed_suites=()
+
+for t in "$@"; do
+	name=$(basename "$t")
+	log="$log_dir/$name.log"
+	case "$t" in
+	*.sh) bash "$t" >"$log" 2>&1 ;;
+	*) ${TEST_WRAPPER:-} "$t" >"$log" 2>&1 ;;
+	esac
+	rc=$?
+	ok=$(grep -cE '^ok [0-9]+' "$log")
+	nok=$(grep -cE '^not ok [0-9]+' "$log")
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		nok=1
+	fi
+	if [ "$ok" -eq 0 ] && [ "$nok" -eq 0 ]; then
+		nok=1 # a suite that ran no test is a broken suite
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + nok))
+	if [ "$nok" -gt 0 ]; then
+		failed_suites+=("$name")
+		printf '%-28s %4d passed, %d FAILED (exit %d)\n' "$name" "$ok" "$nok" "$rc"
+		grep -E '^not ok|^# |ERROR|Sanitizer|runtime error' "$log" | head -40 | sed 's/^/    /'
+	else
+		printf '%-28s %4d passed\n' "$name" "$ok"
+	fi
+done
+
+if [ ${#failed_suites[@]} -gt 0 ]; then
+	echo "failing suites: ${failed_suites[*]} (logs in $log_dir)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
