@@ -118,13 +118,15 @@ int sim_state_init(struct sim_state *st, const char *gpu_list, char *err, size_t
 	st->next_pid = 4100;
 	if (!gpu_list)
 		gpu_list = SIM_DEFAULT_GPUS;
+	if (strspn(gpu_list, " \t") == strlen(gpu_list))
+		return fail(err, errlen, "no GPUs in the list; give e.g. A100-SXM4-40GB or 2xH100-SXM5-80GB,A30");
 
 	char *copy = strdup(gpu_list);
 	if (!copy)
 		return fail(err, errlen, "out of memory");
 	int ret = 0;
-	char *save = NULL;
-	for (char *item = strtok_r(copy, ",", &save); item && ret == 0; item = strtok_r(NULL, ",", &save)) {
+	char *rest = copy;
+	for (char *item = strsep(&rest, ","); item && ret == 0; item = strsep(&rest, ",")) {
 		item = trim(item);
 		if (*item == '\0')
 			ret = fail(err, errlen, "empty GPU name in the list");
@@ -132,8 +134,6 @@ int sim_state_init(struct sim_state *st, const char *gpu_list, char *err, size_t
 			ret = add_gpus(st, item, err, errlen);
 	}
 	free(copy);
-	if (ret == 0 && st->ngpus == 0)
-		ret = fail(err, errlen, "no GPUs in the list");
 	return ret;
 }
 
