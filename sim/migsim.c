@@ -413,7 +413,7 @@ static int cmd_proc(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "start") != 0)
 		return usage_error("proc: unknown action '%s'; use start or stop", argv[1]);
-	for (int i = 2; i < argc; i++) {
+	for (int i = 2; i < argc; i += 2) { /* options come in pairs: --name value */
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!val)
 			return usage_error("proc start: '%s' needs a value", opt);
@@ -432,7 +432,6 @@ static int cmd_proc(int argc, char **argv)
 		} else {
 			return usage_error("proc start: unknown option '%s'", opt);
 		}
-		i++;
 	}
 	if ((req.gpu < 0) == (req.uuid == NULL))
 		return usage_error("proc start: give exactly one of --gpu INDEX or --uuid UUID%s", "");
