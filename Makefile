@@ -45,6 +45,11 @@ SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/%.o)
 SIM_LIB := $(BUILD)/sim/libnvidia-ml.so.1
 MIGSIM := $(BUILD)/migsim
 
+# ---- libmig ---------------------------------------------------------------------
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBMIG := $(BUILD)/libmig.a
+
 # ---- tests -------------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -54,7 +59,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 ABI_CLIENT := $(BUILD)/tests/abi-client/client
 
-ALL_BINS := $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
+ALL_BINS := $(LIBMIG) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
 
 .PHONY: all deps check asan valgrind clean install test-only
 .DEFAULT_GOAL := all
@@ -73,6 +78,10 @@ $(BUILD)/libmigsim-core.a: $(SIM_CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(LIBMIG): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -84,7 +93,7 @@ $(MIGSIM): $(BUILD)/sim/migsim.o $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmigsim-core.a
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBMIG) $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(CMOCKA_LIBS)
 
