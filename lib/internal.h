@@ -4,6 +4,26 @@
 #define MIG_INTERNAL_H
 
 #include "../include/mig.h"
+#include "../nvml/nvml_abi.h"
+
+/* NVML, loaded with dlopen. A symbol the driver lacks is NULL (after the fallbacks in
+ * nvml.c); callers report it as "not supported by this driver". */
+struct mig_nvml {
+	void *dl;
+	char path[4096];
+#define MIG_NVML_FIELD(name, params) name##_fn *name;
+	MIG_NVML_FUNCTIONS(MIG_NVML_FIELD)
+#undef MIG_NVML_FIELD
+	nvmlErrorString_fn *nvmlErrorString;
+};
+
+/* path: NULL means $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
+int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err);
+void mig_nvml_close(struct mig_nvml *nvml);
+
+/* Fill err from an NVML failure: status MIG_E_NVML, the code, "<what>: <nvmlErrorString>". */
+int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlReturn_t rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Fill err (if any) and return -1, so callers can `return mig_error_set(...)`. */
 int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt, ...)
