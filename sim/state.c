@@ -10,8 +10,7 @@
 
 #include "state.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int sim_errorf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -79,7 +78,7 @@ static int add_gpus(struct sim_state *st, char *item, char *err, size_t errlen)
 	const struct sim_model *m = sim_model_find(spec);
 	if (!m) {
 		known_models(models, sizeof(models));
-		return fail(err, errlen, "unknown GPU model '%s'; known models: %s", spec, models);
+		return sim_errorf(err, errlen, "unknown GPU model '%s'; known models: %s", spec, models);
 	}
 	bool swapped = false, reset_required = false;
 	while (flags && *flags) {
@@ -91,12 +90,12 @@ static int add_gpus(struct sim_state *st, char *item, char *err, size_t errlen)
 		else if (strcmp(flags, "reset-required") == 0)
 			reset_required = true;
 		else
-			return fail(err, errlen, "unknown option ':%s' after '%s'; accepted: :swapped, :reset-required",
+			return sim_errorf(err, errlen, "unknown option ':%s' after '%s'; accepted: :swapped, :reset-required",
 				    flags, m->key);
 		flags = next;
 	}
 	if (count == 0 || count > SIM_MAX_GPUS || st->ngpus + count > SIM_MAX_GPUS)
-		return fail(err, errlen, "'%s' asks for too many GPUs: a simulated node has 1 to %d", item,
+		return sim_errorf(err, errlen, "'%s' asks for too many GPUs: a simulated node has 1 to %d", item,
 			    SIM_MAX_GPUS);
 	for (unsigned long i = 0; i < count; i++) {
 		struct sim_gpu *g = &st->gpus[st->ngpus];
@@ -119,17 +118,17 @@ int sim_state_init(struct sim_state *st, const char *gpu_list, char *err, size_t
 	if (!gpu_list)
 		gpu_list = SIM_DEFAULT_GPUS;
 	if (strspn(gpu_list, " \t") == strlen(gpu_list))
-		return fail(err, errlen, "no GPUs in the list; give e.g. A100-SXM4-40GB or 2xH100-SXM5-80GB,A30");
+		return sim_errorf(err, errlen, "no GPUs in the list; give e.g. A100-SXM4-40GB or 2xH100-SXM5-80GB,A30");
 
 	char *copy = strdup(gpu_list);
 	if (!copy)
-		return fail(err, errlen, "out of memory");
+		return sim_errorf(err, errlen, "out of memory");
 	int ret = 0;
 	char *rest = copy;
 	for (char *item = strsep(&rest, ","); item && ret == 0; item = strsep(&rest, ",")) {
 		item = trim(item);
 		if (*item == '\0')
-			ret = fail(err, errlen, "empty GPU name in the list");
+			ret = sim_errorf(err, errlen, "empty GPU name in the list");
 		else
 			ret = add_gpus(st, item, err, errlen);
 	}
@@ -152,7 +151,7 @@ static int bad(struct reader *r, const char *where, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(r->err, r->errlen, "%s: %s", where, msg);
+	return sim_errorf(r->err, r->errlen, "%s: %s", where, msg);
 }
 
 static int only_keys(struct reader *r, const char *where, json_t *obj, const char *const allowed[])
@@ -373,7 +372,7 @@ int sim_state_from_json(struct sim_state *st, const char *text, size_t len, char
 	memset(st, 0, sizeof(*st));
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return fail(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+		return sim_errorf(err, errlen, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
 	if (!json_is_object(root)) {
 		bad(&r, "top level", "must be an object");
 		goto out;
@@ -446,21 +445,21 @@ static int check_gpu(const struct sim_gpu *g, unsigned int index, char *err, siz
 	probe.ngi = 0;
 
 	if (g->mig_current == NVML_DEVICE_MIG_DISABLE && g->ngi > 0)
-		return fail(err, errlen, "gpus[%u]: has GPU instances while MIG is disabled", index);
+		return sim_errorf(err, errlen, "gpus[%u]: has GPU instances while MIG is disabled", index);
 	for (unsigned int i = 0; i < g->ngi; i++) {
 		const struct sim_gi *gi = &g->gi[i];
 		const struct sim_gi_profile *p = sim_gpu_gi_profile(g, gi->profile_id);
 		if (!p)
-			return fail(err, errlen, "gpus[%u].gpu_instances[%u]: %s has no GPU instance profile id %u",
+			return sim_errorf(err, errlen, "gpus[%u].gpu_instances[%u]: %s has no GPU instance profile id %u",
 				    index, i, g->model->key, gi->profile_id);
 		if (i > 0 && g->gi[i - 1].id >= gi->id)
-			return fail(err, errlen, "gpus[%u].gpu_instances: ids must be unique and ascending", index);
+			return sim_errorf(err, errlen, "gpus[%u].gpu_instances: ids must be unique and ascending", index);
 		if (sim_model_gi_id(g->model, gi->placement, g->swapped_halves) != (int)gi->id)
-			return fail(err, errlen, "gpus[%u].gpu_instances[%u]: id %u does not match placement %u:%u",
+			return sim_errorf(err, errlen, "gpus[%u].gpu_instances[%u]: id %u does not match placement %u:%u",
 				    index, i, gi->id, gi->placement.start, gi->placement.size);
 		unsigned int new_id;
 		if (sim_gi_create(&probe, gi->profile_id, &gi->placement, &new_id) != NVML_SUCCESS)
-			return fail(err, errlen,
+			return sim_errorf(err, errlen,
 				    "gpus[%u].gpu_instances[%u]: profile %u at %u:%u is not a valid placement or "
 				    "overlaps another instance",
 				    index, i, gi->profile_id, gi->placement.start, gi->placement.size);
@@ -468,12 +467,12 @@ static int check_gpu(const struct sim_gpu *g, unsigned int index, char *err, siz
 		for (unsigned int j = 0; j < gi->nci; j++) {
 			const struct sim_ci *ci = &gi->ci[j];
 			if (j > 0 && gi->ci[j - 1].id >= ci->id)
-				return fail(err, errlen,
+				return sim_errorf(err, errlen,
 					    "gpus[%u].gpu_instances[%u].compute_instances: ids must be unique and ascending",
 					    index, i);
 			unsigned int ci_id;
 			if (sim_ci_create(&probe, pgi, ci->profile_id, &ci->placement, &ci_id) != NVML_SUCCESS)
-				return fail(err, errlen,
+				return sim_errorf(err, errlen,
 					    "gpus[%u].gpu_instances[%u].compute_instances[%u]: profile %u at %u:%u is "
 					    "not valid in a %s instance or overlaps another",
 					    index, i, j, ci->profile_id, ci->placement.start, ci->placement.size, p->name);
@@ -487,34 +486,34 @@ static int check_gpu(const struct sim_gpu *g, unsigned int index, char *err, siz
 int sim_state_check(const struct sim_state *st, char *err, size_t errlen)
 {
 	if (st->ngpus == 0 || st->ngpus > SIM_MAX_GPUS)
-		return fail(err, errlen, "a simulated node has 1 to %d GPUs", SIM_MAX_GPUS);
+		return sim_errorf(err, errlen, "a simulated node has 1 to %d GPUs", SIM_MAX_GPUS);
 	for (unsigned int i = 0; i < st->ngpus; i++) {
 		const struct sim_gpu *g = &st->gpus[i];
 		for (unsigned int j = 0; j < i; j++)
 			if (st->gpus[j].pci_bus == g->pci_bus || strcmp(st->gpus[j].uuid, g->uuid) == 0)
-				return fail(err, errlen, "gpus[%u] and gpus[%u] share a PCI bus or UUID", j, i);
+				return sim_errorf(err, errlen, "gpus[%u] and gpus[%u] share a PCI bus or UUID", j, i);
 		if (check_gpu(g, i, err, errlen))
 			return -1;
 	}
 	for (unsigned int i = 0; i < st->nprocs; i++) {
 		const struct sim_proc *p = &st->procs[i];
 		if (p->gpu >= st->ngpus)
-			return fail(err, errlen, "processes[%u]: no GPU %u", i, p->gpu);
+			return sim_errorf(err, errlen, "processes[%u]: no GPU %u", i, p->gpu);
 		if ((p->gi == SIM_NO_ID) != (p->ci == SIM_NO_ID))
-			return fail(err, errlen, "processes[%u]: 'gi' and 'ci' are both set or both null", i);
+			return sim_errorf(err, errlen, "processes[%u]: 'gi' and 'ci' are both set or both null", i);
 		if (p->gi != SIM_NO_ID) {
 			struct sim_gpu *g = (struct sim_gpu *)&st->gpus[p->gpu];
 			struct sim_gi *gi = sim_gpu_find_gi(g, (unsigned int)p->gi);
 			if (!gi || !sim_gi_find_ci(gi, (unsigned int)p->ci))
-				return fail(err, errlen, "processes[%u]: GPU %u has no MIG device %d/%d", i, p->gpu,
+				return sim_errorf(err, errlen, "processes[%u]: GPU %u has no MIG device %d/%d", i, p->gpu,
 					    p->gi, p->ci);
 		}
 		if (p->pid >= st->next_pid)
-			return fail(err, errlen, "processes[%u]: pid %u is not below next_pid %u", i, p->pid,
+			return sim_errorf(err, errlen, "processes[%u]: pid %u is not below next_pid %u", i, p->pid,
 				    st->next_pid);
 		for (unsigned int j = 0; j < i; j++)
 			if (st->procs[j].pid == p->pid)
-				return fail(err, errlen, "processes[%u]: pid %u is used twice", i, p->pid);
+				return sim_errorf(err, errlen, "processes[%u]: pid %u is used twice", i, p->pid);
 	}
 	return 0;
 }

@@ -94,6 +94,9 @@ struct sim_state {
 
 /* ---- building and checking (state.c) ---------------------------------------------- */
 
+/* Format a message into err (when given) and return -1. */
+int sim_errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Fill *st from a GPU list such as "A100-SXM4-40GB", "8xA100-SXM4-40GB" or
  * "2xH100-SXM5-80GB,A30"; a model may carry ":swapped" and ":reset-required".
  * Returns 0, or -1 with a message in err that says what is accepted. */

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,30 +13,19 @@
 
 #define STATE_MAX_BYTES (4u << 20)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int private_dir(const char *dir, char *err, size_t errlen)
 {
 	struct stat sb;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return fail(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return sim_errorf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 	if (lstat(dir, &sb) != 0)
-		return fail(err, errlen, "cannot inspect %s: %s", dir, strerror(errno));
+		return sim_errorf(err, errlen, "cannot inspect %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
-		return fail(err, errlen, "%s is not a directory (a symlink?); set MIGSIM_STATE to a path of your own",
+		return sim_errorf(err, errlen, "%s is not a directory (a symlink?); set MIGSIM_STATE to a path of your own",
 			    dir);
 	if (sb.st_uid != geteuid() || (sb.st_mode & 022))
-		return fail(err, errlen,
+		return sim_errorf(err, errlen,
 			    "%s is not a private directory of this user; set MIGSIM_STATE to a path of your own", dir);
 	return 0;
 }
@@ -50,7 +38,7 @@ int sim_store_default_path(char *out, size_t len, char *err, size_t errlen)
 
 	if (env && *env) {
 		if ((size_t)snprintf(out, len, "%s", env) >= len)
-			return fail(err, errlen, "MIGSIM_STATE is too long");
+			return sim_errorf(err, errlen, "MIGSIM_STATE is too long");
 		return 0;
 	}
 	if (xdg && *xdg)
@@ -60,7 +48,7 @@ int sim_store_default_path(char *out, size_t len, char *err, size_t errlen)
 	if (private_dir(dir, err, errlen))
 		return -1;
 	if ((size_t)snprintf(out, len, "%s/state.json", dir) >= len)
-		return fail(err, errlen, "state path is too long");
+		return sim_errorf(err, errlen, "state path is too long");
 	return 0;
 }
 
@@ -70,12 +58,12 @@ int sim_store_open(struct sim_store *s, const char *path, char *err, size_t errl
 	s->lock_fd = -1;
 	if (path) {
 		if ((size_t)snprintf(s->path, sizeof(s->path), "%s", path) >= sizeof(s->path))
-			return fail(err, errlen, "state path is too long");
+			return sim_errorf(err, errlen, "state path is too long");
 	} else if (sim_store_default_path(s->path, sizeof(s->path), err, errlen)) {
 		return -1;
 	}
 	if ((size_t)snprintf(s->lock_path, sizeof(s->lock_path), "%s.lock", s->path) >= sizeof(s->lock_path))
-		return fail(err, errlen, "state path is too long");
+		return sim_errorf(err, errlen, "state path is too long");
 	return 0;
 }
 
@@ -101,11 +89,11 @@ int sim_store_lock(struct sim_store *s, char *err, size_t errlen)
 	if (s->lock_fd < 0) {
 		s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (s->lock_fd < 0)
-			return fail(err, errlen, "cannot open lock file %s: %s", s->lock_path, strerror(errno));
+			return sim_errorf(err, errlen, "cannot open lock file %s: %s", s->lock_path, strerror(errno));
 	}
 	while (flock(s->lock_fd, LOCK_EX) != 0)
 		if (errno != EINTR)
-			return fail(err, errlen, "cannot lock %s: %s", s->lock_path, strerror(errno));
+			return sim_errorf(err, errlen, "cannot lock %s: %s", s->lock_path, strerror(errno));
 	s->locked = true;
 	return 0;
 }
@@ -126,18 +114,18 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		return fail(err, errlen, "cannot open state file %s: %s", path, strerror(errno));
+		return sim_errorf(err, errlen, "cannot open state file %s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_BYTES) {
 		close(fd);
-		return fail(err, errlen, "state file %s is not a regular file of at most %u bytes", path,
+		return sim_errorf(err, errlen, "state file %s is not a regular file of at most %u bytes", path,
 			    STATE_MAX_BYTES);
 	}
 	size_t cap = (size_t)sb.st_size + 1, used = 0;
 	char *buf = malloc(cap);
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, "out of memory");
+		return sim_errorf(err, errlen, "out of memory");
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf + used, cap - used - 1);
@@ -146,7 +134,7 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 		if (n < 0) {
 			free(buf);
 			close(fd);
-			return fail(err, errlen, "cannot read state file %s: %s", path, strerror(errno));
+			return sim_errorf(err, errlen, "cannot read state file %s: %s", path, strerror(errno));
 		}
 		if (n == 0)
 			break;
@@ -167,7 +155,7 @@ static int create_initial(struct sim_store *s, char *err, size_t errlen)
 	const char *gpus = getenv("MIGSIM_GPUS");
 
 	if (sim_state_init(&s->st, gpus && *gpus ? gpus : NULL, why, sizeof(why)))
-		return fail(err, errlen, "MIGSIM_GPUS=%s: %s", gpus ? gpus : "", why);
+		return sim_errorf(err, errlen, "MIGSIM_GPUS=%s: %s", gpus ? gpus : "", why);
 	s->loaded = true;
 	return sim_store_save(s, err, errlen);
 }
@@ -201,7 +189,7 @@ int sim_store_load(struct sim_store *s, char *err, size_t errlen)
 	if (sim_state_from_json(&s->st, text, len, why, sizeof(why))) {
 		free(text);
 		s->loaded = false;
-		return fail(err, errlen,
+		return sim_errorf(err, errlen,
 			    "state file %s is not a valid simulator state (%s); fix or remove it, or run "
 			    "'migsim init GPUS' to start over",
 			    s->path, why);
@@ -234,7 +222,7 @@ int sim_store_save(struct sim_store *s, char *err, size_t errlen)
 	s->st.generation++;
 	char *text = sim_state_to_json(&s->st);
 	if (!text)
-		return fail(err, errlen, "out of memory");
+		return sim_errorf(err, errlen, "out of memory");
 	size_t len = strlen(text);
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s->path, (long)getpid());
@@ -242,7 +230,7 @@ int sim_store_save(struct sim_store *s, char *err, size_t errlen)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		free(text);
-		return fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return sim_errorf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 	}
 	bool ok = write_all(fd, text, len) == 0;
 	/* Rename is atomic against kills; fsync only guards against power loss and costs ms. */
@@ -253,7 +241,7 @@ int sim_store_save(struct sim_store *s, char *err, size_t errlen)
 		int e = errno;
 		unlink(tmp);
 		free(text);
-		return fail(err, errlen, "cannot write state file %s: %s", s->path, strerror(e));
+		return sim_errorf(err, errlen, "cannot write state file %s: %s", s->path, strerror(e));
 	}
 	free(s->text);
 	s->text = text;

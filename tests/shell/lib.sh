@@ -59,3 +59,48 @@ run_tests() {
 		fi
 	done
 }
+
+# ---- added helpers (do not change the ones above) ---------------------------------------
+
+expect_not_contains() { # HAYSTACK NEEDLE
+	case "$1" in
+	*"$2"*) fail "did not expect '$2' in: $1" ;;
+	*) ;;
+	esac
+}
+
+# file_sum FILE: a checksum of FILE's bytes ("missing" when it does not exist).
+file_sum() {
+	if [ -e "$1" ]; then
+		sha256sum <"$1" | cut -d' ' -f1
+	else
+		echo missing
+	fi
+}
+
+# json_valid: succeeds when stdin is one valid JSON document (python3, else jq).
+json_valid() {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import json, sys; json.load(sys.stdin)' 2>/dev/null
+	elif command -v jq >/dev/null 2>&1; then
+		jq -e . >/dev/null 2>&1
+	else
+		echo "# json_valid: neither python3 nor jq is installed"
+		return 1
+	fi
+}
+
+# json_eval EXPR: evaluate a Python expression over the JSON document on stdin (bound to d);
+# prints strings as they are and anything else as JSON. Needs python3.
+json_eval() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print(r if isinstance(r, str) else json.dumps(r))' "$1"
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
