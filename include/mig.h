@@ -72,6 +72,148 @@ int mig_profile_name_format(const struct mig_profile_name *p, char *buf, size_t 
 /* Same GPU-instance profile (compute part ignored)? */
 bool mig_profile_name_same_gi(const struct mig_profile_name *a, const struct mig_profile_name *b);
 
+/* ---- context ---------------------------------------------------------------- */
+
+/* A loaded and initialised NVML. One per process is enough; NVML is initialised once. */
+struct mig_ctx;
+
+/* nvml_path: NULL for $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
+int mig_ctx_new(struct mig_ctx **out, const char *nvml_path, struct mig_error *err);
+void mig_ctx_free(struct mig_ctx *ctx);
+/* NVML calls made through this context so far (for benchmarks and tests). */
+unsigned long mig_ctx_nvml_calls(const struct mig_ctx *ctx);
+const char *mig_ctx_driver_version(const struct mig_ctx *ctx);
+
+/* ---- the node's state ---------------------------------------------------------------- */
+
+#define MIG_NAME_MAX 96
+#define MIG_UUID_MAX 96
+#define MIG_PROFILE_MAX 96 /* NVML_DEVICE_NAME_V2_BUFFER_SIZE */
+
+struct mig_placement {
+	unsigned int start;
+	unsigned int size;
+};
+
+struct mig_process {
+	unsigned int pid;
+	unsigned long long used_mib;
+};
+
+struct mig_ci_profile {
+	unsigned int id; /* NVML_COMPUTE_INSTANCE_PROFILE_* */
+	char name[MIG_PROFILE_MAX];
+	unsigned int slices;
+	unsigned int instance_count;
+	unsigned int remaining;
+	unsigned int sms;
+	unsigned int ce, dec, enc, jpeg, ofa;
+	bool is_default; /* the full-size profile, created by "create -C" */
+};
+
+struct mig_ci {
+	unsigned int id;
+	unsigned int profile_id;
+	char profile[MIG_PROFILE_MAX];
+	struct mig_placement placement;
+	char uuid[MIG_UUID_MAX]; /* the MIG device's UUID, for CUDA_VISIBLE_DEVICES */
+	int mig_index;           /* nvmlDeviceGetMigDeviceHandleByIndex index, -1 if unknown */
+	unsigned int sms;
+	unsigned long long memory_mib;
+	struct mig_process *procs;
+	size_t nprocs;
+};
+
+struct mig_gi {
+	unsigned int id;
+	unsigned int profile_id;
+	char profile[MIG_PROFILE_MAX];
+	struct mig_placement placement;
+	struct mig_ci *cis;
+	size_t ncis;
+	struct mig_ci_profile *ci_profiles; /* what this GI offers */
+	size_t nci_profiles;
+};
+
+struct mig_gi_profile {
+	unsigned int index; /* NVML_GPU_INSTANCE_PROFILE_* */
+	unsigned int id;    /* driver profile id (nvidia-smi's "ID") */
+	char name[MIG_PROFILE_MAX];
+	struct mig_profile_name parsed;
+	unsigned int slices;
+	unsigned int instance_count;
+	unsigned int remaining; /* NVML's remaining capacity; 0 while MIG is off */
+	unsigned int sms;
+	unsigned int ce, dec, enc, jpeg, ofa;
+	unsigned long long memory_mib;
+	struct mig_placement *placements;
+	size_t nplacements;
+};
+
+enum mig_mode {
+	MIG_MODE_UNSUPPORTED = -1,
+	MIG_MODE_DISABLED = 0,
+	MIG_MODE_ENABLED = 1,
+};
+
+struct mig_gpu {
+	unsigned int index;
+	char name[MIG_NAME_MAX];
+	char uuid[MIG_UUID_MAX];
+	char pci_bus_id[32];
+	unsigned long long memory_mib;
+	enum mig_mode mode_current;
+	enum mig_mode mode_pending;
+	unsigned int grid; /* placement units: largest start + size over every profile */
+	struct mig_gi_profile *profiles;
+	size_t nprofiles;
+	struct mig_gi *gis; /* ascending id */
+	size_t ngis;
+	struct mig_process *procs; /* every process on the GPU (with MIG ids where on a MIG device) */
+	size_t nprocs;
+	unsigned int *proc_gi; /* per process: GI id, or ~0u */
+	unsigned int *proc_ci;
+};
+
+struct mig_node {
+	struct mig_gpu *gpus;
+	size_t ngpus;
+};
+
+int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, struct mig_error *err);
+void mig_node_free(struct mig_node *node);
+
+/* ---- changes ---------------------------------------------------------------- */
+
+struct mig_mode_result {
+	enum mig_mode current;
+	enum mig_mode pending;
+	int activation; /* NVML's activation status: 0 done, else why the change waits */
+};
+
+/* Enable or disable MIG mode. Succeeds when NVML accepted the request; res says whether it
+ * is active or pending (activation: NVML_ERROR_IN_USE, NVML_ERROR_RESET_REQUIRED, ...). */
+int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, struct mig_mode_result *res,
+			 struct mig_error *err);
+
+/* Create a GPU instance of a driver profile id; at NULL lets the driver place it. */
+int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id, const struct mig_placement *at,
+		  unsigned int *gi_id, struct mig_placement *placed, struct mig_error *err);
+int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err);
+int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
+		  unsigned int *ci_id, struct mig_error *err);
+int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id,
+		   struct mig_error *err);
+
+/* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id
+ * (any of "00000000:07:00.0", "0000:07:00.0", "07:00.0"). selected[i] is set for GPU i. */
+int mig_select_gpus(const struct mig_node *node, const char *selector, bool *selected, struct mig_error *err);
+
+/* A GPU-instance profile of this GPU by name (any spelling) or driver id ("19"). On failure
+ * the message names the GPU's profiles and the nearest one. */
+const struct mig_gi_profile *mig_gpu_find_profile(const struct mig_gpu *gpu, const char *text,
+						  struct mig_error *err);
+
 #ifdef __cplusplus
 }
 #endif

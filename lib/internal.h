@@ -17,6 +17,17 @@ struct mig_nvml {
 	nvmlErrorString_fn *nvmlErrorString;
 };
 
+struct mig_ctx {
+	struct mig_nvml *nvml;
+	unsigned long calls;
+	char driver_version[96];
+};
+
+/* Call NVML function fn through ctx, counting it; a symbol the driver lacks answers
+ * NVML_ERROR_FUNCTION_NOT_FOUND. */
+#define NVML_CALL(ctx, fn, ...) \
+	((ctx)->calls++, (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
+
 /* path: NULL means $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err);
 void mig_nvml_close(struct mig_nvml *nvml);

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* Changing MIG state: MIG mode, creating and destroying GPU and compute instances. */
+#include "internal.h"
+
+static int gpu_handle(struct mig_ctx *ctx, unsigned int gpu, nvmlDevice_t *dev, struct mig_error *err)
+{
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetHandleByIndex_v2, gpu, dev);
+	return rc == NVML_SUCCESS ? 0 : mig_nvml_error(err, ctx->nvml, rc, "opening GPU %u", gpu);
+}
+
+static int gi_handle(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, nvmlGpuInstance_t *gi,
+		     struct mig_error *err)
+{
+	nvmlDevice_t dev;
+	if (gpu_handle(ctx, gpu, &dev, err))
+		return -1;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstanceById, dev, gi_id, gi);
+	if (rc == NVML_ERROR_NOT_FOUND)
+		return mig_error_set(err, MIG_E_NOT_FOUND, "GPU %u has no GPU instance %u", gpu, gi_id);
+	return rc == NVML_SUCCESS ? 0 : mig_nvml_error(err, ctx->nvml, rc, "opening GPU instance %u on GPU %u", gi_id, gpu);
+}
+
+int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, struct mig_mode_result *res,
+			 struct mig_error *err)
+{
+	nvmlDevice_t dev;
+	nvmlReturn_t activation = NVML_SUCCESS;
+	unsigned int cur, pend;
+
+	if (gpu_handle(ctx, gpu, &dev, err))
+		return -1;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceSetMigMode, dev, enable ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE,
+				    &activation);
+	if (rc != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "%s MIG mode on GPU %u", enable ? "enabling" : "disabling", gpu);
+	rc = NVML_CALL(ctx, nvmlDeviceGetMigMode, dev, &cur, &pend);
+	if (rc != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the MIG mode of GPU %u", gpu);
+	res->current = cur ? MIG_MODE_ENABLED : MIG_MODE_DISABLED;
+	res->pending = pend ? MIG_MODE_ENABLED : MIG_MODE_DISABLED;
+	res->activation = (int)activation;
+	return 0;
+}
+
+int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id, const struct mig_placement *at,
+		  unsigned int *gi_id, struct mig_placement *placed, struct mig_error *err)
+{
+	nvmlDevice_t dev;
+	nvmlGpuInstance_t gi;
+	nvmlGpuInstanceInfo_t info;
+	nvmlReturn_t rc;
+
+	if (gpu_handle(ctx, gpu, &dev, err))
+		return -1;
+	if (at) {
+		nvmlGpuInstancePlacement_t p = {at->start, at->size};
+		rc = NVML_CALL(ctx, nvmlDeviceCreateGpuInstanceWithPlacement, dev, profile_id, &p, &gi);
+	} else {
+		rc = NVML_CALL(ctx, nvmlDeviceCreateGpuInstance, dev, profile_id, &gi);
+	}
+	if (rc != NVML_SUCCESS) {
+		if (at)
+			return mig_nvml_error(err, ctx->nvml, rc,
+					      "Unable to create a GPU instance on GPU %u using profile %u at placement %u:%u",
+					      gpu, profile_id, at->start, at->size);
+		return mig_nvml_error(err, ctx->nvml, rc, "Unable to create a GPU instance on GPU %u using profile %u",
+				      gpu, profile_id);
+	}
+	rc = NVML_CALL(ctx, nvmlGpuInstanceGetInfo, gi, &info);
+	if (rc != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the new GPU instance on GPU %u", gpu);
+	if (gi_id)
+		*gi_id = info.id;
+	if (placed)
+		*placed = (struct mig_placement){info.placement.start, info.placement.size};
+	return 0;
+}
+
+int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err)
+{
+	nvmlGpuInstance_t gi;
+	if (gi_handle(ctx, gpu, gi_id, &gi, err))
+		return -1;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceDestroy, gi);
+	return rc == NVML_SUCCESS ? 0
+				  : mig_nvml_error(err, ctx->nvml, rc, "Unable to destroy GPU instance ID %u from GPU %u",
+						   gi_id, gpu);
+}
+
+int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
+		  unsigned int *ci_id, struct mig_error *err)
+{
+	nvmlGpuInstance_t gi;
+	nvmlComputeInstance_t ci;
+	nvmlComputeInstanceInfo_t info;
+
+	if (gi_handle(ctx, gpu, gi_id, &gi, err))
+		return -1;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceCreateComputeInstance, gi, ci_profile_id, &ci);
+	if (rc != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc,
+				      "Unable to create a compute instance on GPU %u GPU instance ID %u using profile %u",
+				      gpu, gi_id, ci_profile_id);
+	rc = NVML_CALL(ctx, nvmlComputeInstanceGetInfo_v2, ci, &info);
+	if (rc != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the new compute instance on GPU %u", gpu);
+	if (ci_id)
+		*ci_id = info.id;
+	return 0;
+}
+
+int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id, struct mig_error *err)
+{
+	nvmlGpuInstance_t gi;
+	nvmlComputeInstance_t ci;
+	if (gi_handle(ctx, gpu, gi_id, &gi, err))
+		return -1;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceById, gi, ci_id, &ci);
+	if (rc == NVML_ERROR_NOT_FOUND)
+		return mig_error_set(err, MIG_E_NOT_FOUND, "GPU %u GPU instance %u has no compute instance %u", gpu,
+				     gi_id, ci_id);
+	if (rc == NVML_SUCCESS)
+		rc = NVML_CALL(ctx, nvmlComputeInstanceDestroy, ci);
+	return rc == NVML_SUCCESS ? 0
+				  : mig_nvml_error(err, ctx->nvml, rc,
+						   "Unable to destroy compute instance ID %u from GPU %u GPU instance ID %u",
+						   ci_id, gpu, gi_id);
+}
