@@ -205,6 +205,20 @@ int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, uns
 int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id,
 		   struct mig_error *err);
 
+/* ---- placement ---------------------------------------------------------------- */
+
+/*
+ * Find placements for new GPU instances of the n given profiles (pointers into
+ * gpu->profiles, repeats allowed) beside the GPU's existing instances, whenever any exist:
+ * the search is exhaustive. It honours placements, overlaps, each profile's instance
+ * count, the GPU's compute slices and the media-engine rules (+me.all only beside -me).
+ * Among the solutions it picks the one leaving the largest free block, then the most free
+ * placements, then the lowest starts. out[i] is the placement for profiles[i].
+ * Returns 0, or -1 with MIG_E_NOT_FOUND when the set cannot fit.
+ */
+int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
+		  struct mig_placement *out, struct mig_error *err);
+
 /* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id
  * (any of "00000000:07:00.0", "0000:07:00.0", "07:00.0"). selected[i] is set for GPU i. */
 int mig_select_gpus(const struct mig_node *node, const char *selector, bool *selected, struct mig_error *err);
