@@ -648,7 +648,7 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 	if (i < argc && strcmp(argv[i], "--state") == 0) {
-		if (i + 1 >= argc)
+		if (i + 1 >= argc || argv[i + 1][0] == '\0')
 			return usage_error("--state needs a path%s", "");
 		state_path = argv[i + 1];
 		i += 2;

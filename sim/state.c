@@ -81,7 +81,7 @@ static int add_gpus(struct sim_state *st, char *item, char *err, size_t errlen)
 		return sim_errorf(err, errlen, "unknown GPU model '%s'; known models: %s", spec, models);
 	}
 	bool swapped = false, reset_required = false;
-	while (flags && *flags) {
+	while (flags) {
 		char *next = strchr(flags, ':');
 		if (next)
 			*next++ = '\0';
@@ -94,7 +94,9 @@ static int add_gpus(struct sim_state *st, char *item, char *err, size_t errlen)
 				    flags, m->key);
 		flags = next;
 	}
-	if (count == 0 || count > SIM_MAX_GPUS || st->ngpus + count > SIM_MAX_GPUS)
+	if (count == 0)
+		return sim_errorf(err, errlen, "'%s' asks for no GPUs; a simulated node has 1 to %d", item, SIM_MAX_GPUS);
+	if (count > SIM_MAX_GPUS || st->ngpus + count > SIM_MAX_GPUS)
 		return sim_errorf(err, errlen, "'%s' asks for too many GPUs: a simulated node has 1 to %d", item,
 			    SIM_MAX_GPUS);
 	for (unsigned long i = 0; i < count; i++) {

@@ -368,7 +368,8 @@ static void test_gpu_list_parser(void **unused)
 	} bad[] = {
 		{"V100", "unknown GPU model 'V100'; known models: A100-SXM4-40GB"},
 		{"A30,,A30", "empty GPU name"},
-		{"0xA30", "too many GPUs"},
+		{"0xA30", "asks for no GPUs"},
+		{"A30:", "unknown option ':' after"},
 		{"17xA30", "too many GPUs"},
 		{"9xA30,8xA30", "too many GPUs"},
 		{"A30:turbo", "unknown option ':turbo'"},
