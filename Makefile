@@ -50,6 +50,11 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBMIG := $(BUILD)/libmig.a
 
+# ---- migctl -------------------------------------------------------------------------
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+MIGCTL := $(BUILD)/migctl
+
 # ---- tests -------------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -59,7 +64,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 ABI_CLIENT := $(BUILD)/tests/abi-client/client
 
-ALL_BINS := $(LIBMIG) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
+ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
 
 .PHONY: all deps check asan valgrind clean install test-only
 .DEFAULT_GOAL := all
@@ -89,6 +94,10 @@ $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 		$(LDFLAGS) -o $@ $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a $(DEPS_LIBS) -lpthread
 	$(Q)ln -sf libnvidia-ml.so.1 $(BUILD)/sim/libnvidia-ml.so
 
+$(MIGCTL): $(CLI_OBJ) $(LIBMIG)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
 $(MIGSIM): $(BUILD)/sim/migsim.o $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
@@ -113,7 +122,7 @@ $(ABI_CLIENT): tests/abi-client/client.c
 		$(SAN_FLAGS) -o $@ $< -ldl
 
 # ---- running the tests ---------------------------------------------------------------
-TEST_ENV = MIGCTL_BUILD=$(abspath $(BUILD)) MIGSIM=$(abspath $(MIGSIM)) \
+TEST_ENV = MIGCTL_BUILD=$(abspath $(BUILD)) MIGSIM=$(abspath $(MIGSIM)) MIGCTL=$(abspath $(MIGCTL)) \
 	MIGSIM_LIB=$(abspath $(SIM_LIB)) MIGSIM_QUIET=1
 
 test-only: all

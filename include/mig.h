@@ -202,6 +202,10 @@ int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id
 int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err);
 int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
 		  unsigned int *ci_id, struct mig_error *err);
+/* The default ("-C") compute instance profile of a GPU instance whose profile has gi_slices
+ * compute slices: the full-size one with the most SMs. */
+int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
+			      unsigned int *ci_profile_id, struct mig_error *err);
 int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id,
 		   struct mig_error *err);
 
@@ -218,6 +222,10 @@ int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, un
  */
 int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
 		  struct mig_placement *out, struct mig_error *err);
+
+/* Can a GI of this profile go at this (listed) placement now, by the same rules? */
+int mig_place_gi_at(const struct mig_gpu *gpu, const struct mig_gi_profile *profile, struct mig_placement at,
+		    struct mig_error *err);
 
 /* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id
  * (any of "00000000:07:00.0", "0000:07:00.0", "07:00.0"). selected[i] is set for GPU i. */

@@ -126,3 +126,30 @@ int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, un
 						   "Unable to destroy compute instance ID %u from GPU %u GPU instance ID %u",
 						   ci_id, gpu, gi_id);
 }
+
+int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
+			      unsigned int *ci_profile_id, struct mig_error *err)
+{
+	nvmlGpuInstance_t gi;
+	unsigned int best_sms = 0;
+	bool found = false;
+
+	if (gi_handle(ctx, gpu, gi_id, &gi, err))
+		return -1;
+	for (unsigned int idx = 0; idx < NVML_COMPUTE_INSTANCE_PROFILE_COUNT; idx++) {
+		nvmlComputeInstanceProfileInfo_v2_t info = {.version = nvmlComputeInstanceProfileInfo_v2};
+		nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceProfileInfoV, gi, idx,
+					    NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_SHARED, &info);
+		if (rc != NVML_SUCCESS)
+			continue;
+		if (info.sliceCount == gi_slices && (!found || info.multiprocessorCount > best_sms)) {
+			found = true;
+			best_sms = info.multiprocessorCount;
+			*ci_profile_id = info.id;
+		}
+	}
+	if (!found)
+		return mig_error_set(err, MIG_E_NOT_FOUND, "GPU %u GPU instance %u offers no full-size compute instance profile",
+				     gpu, gi_id);
+	return 0;
+}

@@ -27,6 +27,7 @@ struct search {
 	unsigned int slices;     /* compute slices in use */
 	unsigned int gis;
 	bool has_all_me, has_media; /* a +me.all instance; an instance that is not -me */
+	const struct mig_placement *fixed; /* mig_place_gi_at: the one placement to try */
 };
 
 static uint64_t mask_of(struct mig_placement p)
@@ -101,6 +102,8 @@ static void dfs(struct search *s, size_t k, uint64_t used)
 		uint64_t m = mask_of(p->placements[i]);
 		if (m & used)
 			continue;
+		if (s->fixed && (p->placements[i].start != s->fixed->start || p->placements[i].size != s->fixed->size))
+			continue;
 		size_t slot = profile_slot(s->gpu, p);
 		bool had_all_me = s->has_all_me, had_media = s->has_media;
 		s->pick[k] = i;
@@ -118,14 +121,15 @@ static void dfs(struct search *s, size_t k, uint64_t used)
 	}
 }
 
-int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
-		  struct mig_placement *out, struct mig_error *err)
+static int place(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
+		 const struct mig_placement *fixed, struct mig_placement *out, struct mig_error *err)
 {
 	struct search s;
 	uint64_t used = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.gpu = gpu;
+	s.fixed = fixed;
 	if (n > MAX_NEW || gpu->nprofiles > 64)
 		return mig_error_set(err, MIG_E_NOT_FOUND, "%zu GPU instances cannot fit on one GPU (at most %d)", n,
 				     MAX_NEW);
@@ -165,4 +169,18 @@ int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const 
 	for (size_t i = 0; i < n; i++)
 		out[s.order[i]] = s.want[i]->placements[s.best[i]];
 	return 0;
+}
+
+int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
+		  struct mig_placement *out, struct mig_error *err)
+{
+	return place(gpu, profiles, n, NULL, out, err);
+}
+
+int mig_place_gi_at(const struct mig_gpu *gpu, const struct mig_gi_profile *profile, struct mig_placement at,
+		    struct mig_error *err)
+{
+	struct mig_placement out;
+	const struct mig_gi_profile *one[1] = {profile};
+	return place(gpu, one, 1, &at, &out, err);
 }

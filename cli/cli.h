@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* migctl internals: the command table's shared state and helpers. */
+#ifndef MIGCTL_CLI_H
+#define MIGCTL_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "../include/mig.h"
+
+/* Exit codes (documented in migctl(8)). */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_PENDING 3 /* a MIG mode change was accepted but waits for a reset or idle GPU */
+
+struct cli {
+	bool json;
+	int verbose;
+	const char *gpu_selector; /* -i/--gpu; NULL: every GPU */
+	const char *nvml_lib;     /* --nvml-lib, --sim or $MIGCTL_NVML_LIB */
+	struct mig_ctx *ctx;
+	struct mig_node *node;
+	bool *selected; /* node->ngpus entries */
+};
+
+/* Load NVML and read the node (once). Prints the error and returns -1 on failure. */
+int cli_load(struct cli *c);
+/* Re-read the node after changes. */
+int cli_reload(struct cli *c);
+/* Apply -i to the node: fills c->selected. */
+int cli_select(struct cli *c);
+/* The one selected GPU, for commands that act on instance ids; -1 (printed) if not exactly one. */
+int cli_single_gpu(struct cli *c, const char *what);
+
+/* "migctl: <msg>" on stderr, and {"error": ...} on stdout with --json. Returns EXIT_FAIL. */
+int cli_fail(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a libmig error, adding what to do for NVML codes users hit. */
+int cli_fail_err(struct cli *c, const struct mig_error *err);
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a JSON document (always with --json; the caller prints text otherwise). */
+void cli_print_json(json_t *doc);
+
+/* JSON pieces shared by commands. */
+const char *cli_mode_name(enum mig_mode m);
+json_t *cli_placement_json(struct mig_placement p);
+json_t *cli_gpu_json(const struct mig_gpu *g, bool with_instances);
+/* The slice picture: which GI holds each placement unit, "." for free. */
+void cli_print_slices(const struct mig_gpu *g, const char *indent);
+/* "GPU 0 (NVIDIA A100-SXM4-40GB, 00000000:07:00.0)" */
+const char *cli_gpu_label(const struct mig_gpu *g);
+/* Why a profile does not fit: which GIs block each placement. Writes into buf. */
+void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, char *buf, size_t len);
+
+int cmd_list(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_mode(struct cli *c, int argc, char **argv);
+int cmd_profiles(struct cli *c, int argc, char **argv);
+int cmd_placements(struct cli *c, int argc, char **argv);
+int cmd_ci_profiles(struct cli *c, int argc, char **argv);
+int cmd_create(struct cli *c, int argc, char **argv);
+int cmd_create_ci(struct cli *c, int argc, char **argv);
+int cmd_destroy(struct cli *c, int argc, char **argv);
+int cmd_mig(struct cli *c, int argc, char **argv);
+
+/* Shared by create and the nvidia-smi spelling: create GIs (with -C their default CIs)
+ * from a comma list of profiles on every selected GPU; nvidia_smi_words picks the wording. */
+int cli_create_gis(struct cli *c, const char *profiles, const char *placement, bool default_ci,
+		   bool nvidia_smi_words);
+int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool nvidia_smi_words);
+/* What destroy removes on the selected GPUs; an empty id list means any. */
+enum destroy_mode {
+	DESTROY_ALL,        /* every compute instance, then every GPU instance */
+	DESTROY_GI_CASCADE, /* the listed GIs, their compute instances first */
+	DESTROY_CIS,        /* the listed CIs in the listed GIs; GIs stay */
+	DESTROY_GIS,        /* the listed GIs only (nvidia-smi -dgi): refused while they have CIs */
+};
+int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_ids, size_t ngi,
+		const unsigned int *ci_ids, size_t nci, bool force, bool nvidia_smi_words);
+int cli_parse_id_list(const char *s, unsigned int *out, size_t max, size_t *n);
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* list and status: the node's GPUs, MIG mode, instances and MIG devices. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int no_args(const char *cmd, int argc, char **argv)
+{
+	if (argc > 1)
+		return cli_usage("%s: unexpected argument '%s'", cmd, argv[1]);
+	return 0;
+}
+
+static json_t *node_json(struct cli *c, bool with_instances)
+{
+	json_t *gpus = json_array();
+	for (size_t i = 0; i < c->node->ngpus; i++)
+		if (c->selected[i])
+			json_array_append_new(gpus, cli_gpu_json(&c->node->gpus[i], with_instances));
+	return json_pack("{s:s, s:o}", "driver_version", mig_ctx_driver_version(c->ctx), "gpus", gpus);
+}
+
+/* MIG devices in NVML's index order. */
+static const struct mig_ci *mig_device(const struct mig_gpu *g, int index, const struct mig_gi **gi_out)
+{
+	for (size_t i = 0; i < g->ngis; i++)
+		for (size_t k = 0; k < g->gis[i].ncis; k++)
+			if (g->gis[i].cis[k].mig_index == index) {
+				*gi_out = &g->gis[i];
+				return &g->gis[i].cis[k];
+			}
+	return NULL;
+}
+
+int cmd_list(struct cli *c, int argc, char **argv)
+{
+	int r = no_args("list", argc, argv);
+	if (r)
+		return r;
+	if (cli_load(c))
+		return EXIT_FAIL;
+	if (c->json) {
+		json_t *doc = node_json(c, true);
+		cli_print_json(doc);
+		json_decref(doc);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < c->node->ngpus; i++) {
+		const struct mig_gpu *g = &c->node->gpus[i];
+		if (!c->selected[i])
+			continue;
+		printf("GPU %u: %s (UUID: %s)\n", g->index, g->name, g->uuid);
+		for (int d = 0; d < 64; d++) {
+			const struct mig_gi *gi;
+			const struct mig_ci *ci = mig_device(g, d, &gi);
+			if (ci)
+				printf("  MIG %-12s Device %2d: (UUID: %s)\n", ci->profile, d, ci->uuid);
+		}
+	}
+	return EXIT_OK;
+}
+
+static void print_mode(const struct mig_gpu *g)
+{
+	if (g->mode_current == MIG_MODE_UNSUPPORTED) {
+		printf("  MIG: not supported by this GPU\n");
+		return;
+	}
+	printf("  MIG mode: %s", cli_mode_name(g->mode_current));
+	if (g->mode_pending != g->mode_current)
+		printf(" (%s pending: stop the GPU's processes or reset the GPU)",
+		       g->mode_pending == MIG_MODE_ENABLED ? "enable" : "disable");
+	printf("\n");
+}
+
+static void print_processes(const struct mig_process *p, size_t n, const char *indent)
+{
+	if (n == 0)
+		return;
+	printf("%sprocesses:", indent);
+	for (size_t i = 0; i < n; i++)
+		printf(" %u (%llu MiB)", p[i].pid, p[i].used_mib);
+	printf("\n");
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	int r = no_args("status", argc, argv);
+	if (r)
+		return r;
+	if (cli_load(c))
+		return EXIT_FAIL;
+	if (c->json) {
+		json_t *doc = node_json(c, true);
+		cli_print_json(doc);
+		json_decref(doc);
+		return EXIT_OK;
+	}
+	bool first = true;
+	for (size_t i = 0; i < c->node->ngpus; i++) {
+		const struct mig_gpu *g = &c->node->gpus[i];
+		if (!c->selected[i])
+			continue;
+		printf("%sGPU %u: %s  %s  %llu MiB  UUID %s\n", first ? "" : "\n", g->index, g->name, g->pci_bus_id,
+		       g->memory_mib, g->uuid);
+		first = false;
+		print_mode(g);
+		if (g->mode_current != MIG_MODE_ENABLED) {
+			for (size_t k = 0; k < g->nprocs; k++)
+				printf("  process %u (%llu MiB)\n", g->procs[k].pid, g->procs[k].used_mib);
+			continue;
+		}
+		cli_print_slices(g, "  ");
+		if (g->ngis == 0) {
+			printf("  no GPU instances (create some: migctl create PROFILE -C -i %u)\n", g->index);
+			continue;
+		}
+		printf("  %-3s %-16s %3s %-9s  %-3s %-18s %3s %-9s %4s %10s  %s\n", "GI", "Profile", "ID", "Placement",
+		       "CI", "Profile", "ID", "Placement", "SMs", "Memory", "MIG device UUID");
+		for (size_t k = 0; k < g->ngis; k++) {
+			const struct mig_gi *gi = &g->gis[k];
+			char gpl[16];
+			snprintf(gpl, sizeof(gpl), "%u:%u", gi->placement.start, gi->placement.size);
+			if (gi->ncis == 0)
+				printf("  %-3u %-16s %3u %-9s  (no compute instance: migctl create-ci --gi %u -i %u)\n", gi->id,
+				       gi->profile, gi->profile_id, gpl, gi->id, g->index);
+			for (size_t j = 0; j < gi->ncis; j++) {
+				const struct mig_ci *ci = &gi->cis[j];
+				char cpl[16], mem[24];
+				snprintf(cpl, sizeof(cpl), "%u:%u", ci->placement.start, ci->placement.size);
+				snprintf(mem, sizeof(mem), "%llu MiB", ci->memory_mib);
+				if (j == 0)
+					printf("  %-3u %-16s %3u %-9s  ", gi->id, gi->profile, gi->profile_id, gpl);
+				else
+					printf("  %-3s %-16s %3s %-9s  ", "", "", "", "");
+				printf("%-3u %-18s %3u %-9s %4u %10s  %s\n", ci->id, ci->profile, ci->profile_id, cpl, ci->sms,
+				       mem, ci->uuid);
+				print_processes(ci->procs, ci->nprocs, "        ");
+			}
+		}
+	}
+	return EXIT_OK;
+}

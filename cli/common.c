@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading the node, selecting GPUs, reporting errors, and JSON pieces the commands share. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../nvml/nvml_abi.h"
+#include "cli.h"
+
+void cli_print_json(json_t *doc)
+{
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+}
+
+static int emit_error(struct cli *c, const char *msg, int nvml)
+{
+	fprintf(stderr, "migctl: %s\n", msg);
+	if (c->json) {
+		json_t *doc = json_pack("{s:{s:s}}", "error", "message", msg);
+		if (nvml)
+			json_object_set_new(json_object_get(doc, "error"), "nvml_return", json_integer(nvml));
+		cli_print_json(doc);
+		json_decref(doc);
+	}
+	return EXIT_FAIL;
+}
+
+int cli_fail(struct cli *c, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return emit_error(c, msg, 0);
+}
+
+int cli_fail_err(struct cli *c, const struct mig_error *err)
+{
+	char msg[2048];
+	const char *hint = "";
+
+	switch (err->nvml) {
+	case NVML_ERROR_NO_PERMISSION:
+		hint = "; changing MIG mode needs root, and creating or destroying instances needs root or read "
+		       "access to /proc/driver/nvidia/capabilities/mig/config";
+		break;
+	case NVML_ERROR_NOT_SUPPORTED:
+		hint = "; is MIG mode enabled on this GPU? See 'migctl status'";
+		break;
+	case NVML_ERROR_IN_USE:
+		hint = "; something still uses it (compute instances, or processes: see 'migctl status')";
+		break;
+	case NVML_ERROR_GPU_IS_LOST:
+		hint = "; the GPU has fallen off the bus: check dmesg, then reset the GPU or reboot";
+		break;
+	default:
+		break;
+	}
+	snprintf(msg, sizeof(msg), "%s%s", err->msg, hint);
+	return emit_error(c, msg, err->nvml);
+}
+
+int cli_load(struct cli *c)
+{
+	struct mig_error err;
+	if (c->node)
+		return 0;
+	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	if (mig_node_read(c->ctx, &c->node, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	free(c->selected);
+	c->selected = calloc(c->node->ngpus ? c->node->ngpus : 1, sizeof(bool));
+	if (!c->selected) {
+		cli_fail(c, "out of memory");
+		return -1;
+	}
+	return cli_select(c);
+}
+
+int cli_reload(struct cli *c)
+{
+	mig_node_free(c->node);
+	c->node = NULL;
+	return cli_load(c);
+}
+
+int cli_select(struct cli *c)
+{
+	struct mig_error err;
+	if (c->node->ngpus == 0) {
+		cli_fail(c, "no NVIDIA GPUs found");
+		return -1;
+	}
+	if (mig_select_gpus(c->node, c->gpu_selector ? c->gpu_selector : "all", c->selected, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_single_gpu(struct cli *c, const char *what)
+{
+	int found = -1;
+	for (size_t i = 0; i < c->node->ngpus; i++) {
+		if (!c->selected[i])
+			continue;
+		if (found >= 0) {
+			cli_fail(c, "%s: instance ids are per GPU; choose one GPU with -i (this node has %zu)", what,
+				 c->node->ngpus);
+			return -1;
+		}
+		found = (int)i;
+	}
+	return found;
+}
+
+const char *cli_mode_name(enum mig_mode m)
+{
+	return m == MIG_MODE_ENABLED ? "enabled" : m == MIG_MODE_DISABLED ? "disabled" : "unsupported";
+}
+
+const char *cli_gpu_label(const struct mig_gpu *g)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf), "GPU %u (%s, %s)", g->index, g->name, g->pci_bus_id);
+	return buf;
+}
+
+json_t *cli_placement_json(struct mig_placement p)
+{
+	return json_pack("{s:I, s:I}", "start", (json_int_t)p.start, "size", (json_int_t)p.size);
+}
+
+static json_t *processes_json(const struct mig_process *p, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:I, s:I}", "pid", (json_int_t)p[i].pid, "used_memory_mib",
+						     (json_int_t)p[i].used_mib));
+	return arr;
+}
+
+json_t *cli_gpu_json(const struct mig_gpu *g, bool with_instances)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:{s:s, s:s}}", "index", (json_int_t)g->index, "uuid", g->uuid,
+			      "name", g->name, "pci_bus_id", g->pci_bus_id, "memory_mib", (json_int_t)g->memory_mib,
+			      "mig_mode", "current", cli_mode_name(g->mode_current), "pending",
+			      cli_mode_name(g->mode_pending));
+	if (!with_instances)
+		return o;
+	json_t *gis = json_array();
+	for (size_t i = 0; i < g->ngis; i++) {
+		const struct mig_gi *gi = &g->gis[i];
+		json_t *cis = json_array();
+		for (size_t k = 0; k < gi->ncis; k++) {
+			const struct mig_ci *ci = &gi->cis[k];
+			json_t *co = json_pack("{s:I, s:s, s:I, s:o, s:s}", "id", (json_int_t)ci->id, "profile", ci->profile,
+					       "profile_id", (json_int_t)ci->profile_id, "placement",
+					       cli_placement_json(ci->placement), "uuid", ci->uuid);
+			json_object_set_new(co, "mig_index", ci->mig_index >= 0 ? json_integer(ci->mig_index) : json_null());
+			json_object_set_new(co, "sms", json_integer(ci->sms));
+			json_object_set_new(co, "memory_mib", json_integer((json_int_t)ci->memory_mib));
+			json_object_set_new(co, "processes", processes_json(ci->procs, ci->nprocs));
+			json_array_append_new(cis, co);
+		}
+		json_array_append_new(gis, json_pack("{s:I, s:s, s:I, s:o, s:o}", "id", (json_int_t)gi->id, "profile",
+						     gi->profile, "profile_id", (json_int_t)gi->profile_id, "placement",
+						     cli_placement_json(gi->placement), "compute_instances", cis));
+	}
+	json_object_set_new(o, "gpu_instances", gis);
+	/* processes on the GPU itself (MIG off); MIG processes are listed under their devices */
+	json_t *procs = json_array();
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (g->proc_gi[i] == NVML_VALUE_NOT_AVAILABLE_U32)
+			json_array_append_new(procs, json_pack("{s:I, s:I}", "pid", (json_int_t)g->procs[i].pid,
+							       "used_memory_mib", (json_int_t)g->procs[i].used_mib));
+	json_object_set_new(o, "processes", procs);
+	return o;
+}
+
+static int owner_of(const struct mig_gpu *g, unsigned int unit)
+{
+	for (size_t i = 0; i < g->ngis; i++)
+		if (unit >= g->gis[i].placement.start && unit < g->gis[i].placement.start + g->gis[i].placement.size)
+			return (int)g->gis[i].id;
+	return -1;
+}
+
+void cli_print_slices(const struct mig_gpu *g, const char *indent)
+{
+	printf("%smemory slices ", indent);
+	for (unsigned int u = 0; u < g->grid; u++)
+		printf(" %-4u", u);
+	printf("\n%s              ", indent);
+	for (unsigned int u = 0; u < g->grid; u++) {
+		int owner = owner_of(g, u);
+		if (owner < 0)
+			printf("[ . ]");
+		else
+			printf("[%3d]", owner);
+	}
+	printf("\n");
+}
+
+void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, char *buf, size_t len)
+{
+	size_t used = 0;
+#define ADD(...) used += (size_t)snprintf(buf + used, used < len ? len - used : 0, __VA_ARGS__)
+	buf[0] = '\0';
+	if (g->ngis) {
+		ADD("; in use:");
+		for (size_t i = 0; i < g->ngis; i++)
+			ADD("%s GI %u (%s) at %u:%u", i ? "," : "", g->gis[i].id, g->gis[i].profile,
+			    g->gis[i].placement.start, g->gis[i].placement.size);
+	}
+	for (size_t k = 0; k < p->nplacements; k++) {
+		struct mig_placement pl = p->placements[k];
+		bool first = true;
+		ADD("; %s fits at %u:%u after destroying", p->name, pl.start, pl.size);
+		for (size_t i = 0; i < g->ngis; i++) {
+			struct mig_placement o = g->gis[i].placement;
+			if (o.start < pl.start + pl.size && pl.start < o.start + o.size) {
+				ADD("%s GI %u", first ? "" : ",", g->gis[i].id);
+				first = false;
+			}
+		}
+		if (first)
+			ADD(" nothing (a profile limit blocks it: instance count, media engines or compute slices)");
+	}
+#undef ADD
+}
+
+int cli_parse_id_list(const char *s, unsigned int *out, size_t max, size_t *n)
+{
+	*n = 0;
+	while (*s) {
+		char *end;
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned long v = strtoul(s, &end, 10);
+		if (v > 1000 || *n >= max)
+			return -1;
+		out[(*n)++] = (unsigned int)v;
+		if (*end == ',' && end[1])
+			s = end + 1;
+		else if (*end == '\0')
+			s = end;
+		else
+			return -1;
+	}
+	return *n > 0 ? 0 : -1;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * migctl: manage NVIDIA MIG partitions. Global options are taken wherever they appear;
+ * the first other word names the command, from one table.
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int cmd_help(struct cli *c, int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	const char *args;
+	const char *help;
+} commands[] = {
+	{"list", cmd_list, "", "GPUs and their MIG devices with UUIDs (like nvidia-smi -L)"},
+	{"status", cmd_status, "", "MIG mode, a picture of the memory slices, instances, MIG devices, processes"},
+	{"mode", cmd_mode, "enable|disable", "turn MIG mode on or off, saying whether it is active or pending"},
+	{"profiles", cmd_profiles, "", "GPU instance profiles with free/total (like -lgip)"},
+	{"placements", cmd_placements, "", "possible placements of each profile, and which are free (like -lgipp)"},
+	{"ci-profiles", cmd_ci_profiles, "[--gi ID]", "compute instance profiles of each GPU instance (like -lcip)"},
+	{"create", cmd_create, "PROFILE[,PROFILE...] [--placement START] [-C]",
+	 "create GPU instances (and with -C their default compute instance); finds placements that fit"},
+	{"create-ci", cmd_create_ci, "--gi ID [PROFILE[,PROFILE...]]",
+	 "create compute instances in a GPU instance (default: the full-size one)"},
+	{"destroy", cmd_destroy, "[--gi ID,...] [--ci ID,...] [--all] [--force]",
+	 "destroy compute instances, then GPU instances; refuses instances with processes unless --force"},
+	{"mig", cmd_mig, "-lgip|-lgipp|-lcip|-lgi|-lci|-cgi LIST [-C]|-cci [LIST] -gi ID|-dci|-dgi ...",
+	 "nvidia-smi mig's own spelling and wording"},
+	{"help", cmd_help, "", "this text"},
+};
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	printf("Usage: migctl [OPTIONS] COMMAND [ARGS]\n\nManage NVIDIA Multi-Instance GPU (MIG) partitions.\n\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-12s %s\n               %s\n", commands[i].name, commands[i].args, commands[i].help);
+	printf("\nOptions (anywhere on the line):\n"
+	       "  --json              machine-readable output (documented in migctl(8))\n"
+	       "  -i, --gpu SELECTOR  GPUs to act on: an index, a list (0,2), all, a GPU UUID or a PCI bus id\n"
+	       "  --nvml-lib PATH     the NVML library to load (default libnvidia-ml.so.1, or $MIGCTL_NVML_LIB)\n"
+	       "  --sim[=GPUS]        use the simulator built or installed with migctl (GPUS as in MIGSIM_GPUS)\n"
+	       "  -v, --verbose       say which NVML library was loaded and how many calls were made\n"
+	       "\nExit status: 0 ok, 1 failure (nothing changed unless said), 2 usage error,\n"
+	       "3 a MIG mode change is pending (GPU in use, or reset required).\n");
+	return EXIT_OK;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "migctl: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'migctl help'.\n");
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+/* The simulator next to this binary: build/migctl -> build/sim/, or PREFIX/bin/migctl ->
+ * PREFIX/lib/migctl/. */
+static const char *find_simulator(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	const char *candidates[] = {"/sim/libnvidia-ml.so.1", "/../lib/migctl/libnvidia-ml.so.1"};
+	for (size_t i = 0; i < 2; i++) {
+		if (strlen(exe) + strlen(candidates[i]) >= sizeof(path))
+			return NULL;
+		strcpy(path, exe);
+		strcat(path, candidates[i]);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {0};
+	char *rest[256];
+	int nrest = 0;
+	bool sim = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			c.verbose++;
+		} else if (strcmp(a, "-i") == 0 || strcmp(a, "--gpu") == 0 || strcmp(a, "--id") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage("%s needs a GPU selector (an index, a list, all, a UUID or a PCI bus id)", a);
+			c.gpu_selector = argv[++i];
+		} else if (strncmp(a, "--gpu=", 6) == 0) {
+			c.gpu_selector = a + 6;
+		} else if (strcmp(a, "--nvml-lib") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage("--nvml-lib needs the path of libnvidia-ml.so.1");
+			c.nvml_lib = argv[++i];
+		} else if (strncmp(a, "--nvml-lib=", 11) == 0) {
+			c.nvml_lib = a + 11;
+		} else if (strcmp(a, "--sim") == 0) {
+			sim = true;
+		} else if (strncmp(a, "--sim=", 6) == 0) {
+			sim = true;
+			if (!a[6])
+				return cli_usage("--sim= needs a GPU list, e.g. --sim=A100-SXM4-40GB or --sim=2xH100-SXM5-80GB,A30");
+			setenv("MIGSIM_GPUS", a + 6, 1);
+		} else {
+			if (nrest >= (int)(sizeof(rest) / sizeof(rest[0])))
+				return cli_usage("too many arguments");
+			rest[nrest++] = argv[i];
+		}
+	}
+	if (sim) {
+		if (c.nvml_lib)
+			return cli_usage("--sim and --nvml-lib both name a library; give one");
+		c.nvml_lib = find_simulator();
+		if (!c.nvml_lib) {
+			fprintf(stderr, "migctl: --sim: no simulator next to this migctl (looked for sim/libnvidia-ml.so.1 "
+					"and ../lib/migctl/libnvidia-ml.so.1); build it with 'make'\n");
+			return EXIT_FAIL;
+		}
+	}
+	if (nrest == 0)
+		return cli_usage("no command given");
+	int ret = -1;
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(rest[0], commands[k].name) == 0)
+			ret = commands[k].fn(&c, nrest, rest);
+	if (ret < 0) {
+		if (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0)
+			ret = cmd_help(&c, 0, NULL);
+		else
+			ret = cli_usage("unknown command '%s'", rest[0]);
+	}
+	if (c.verbose && c.ctx)
+		fprintf(stderr, "migctl: NVML %s, driver %s, %lu NVML calls\n", c.nvml_lib ? c.nvml_lib : "libnvidia-ml.so.1",
+			mig_ctx_driver_version(c.ctx), mig_ctx_nvml_calls(c.ctx));
+	free(c.selected);
+	mig_node_free(c.node);
+	mig_ctx_free(c.ctx);
+	return ret;
+}
