@@ -66,7 +66,7 @@ ABI_CLIENT := $(BUILD)/tests/abi-client/client
 
 ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
 
-.PHONY: all deps check asan valgrind clean install test-only
+.PHONY: all deps check asan valgrind clean install test-only demo bench
 .DEFAULT_GOAL := all
 
 all: $(ALL_BINS)
@@ -138,6 +138,10 @@ valgrind: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TEST_ENV) TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
 		./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./scripts/demo.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl
