@@ -22,6 +22,7 @@ struct cli {
 	struct mig_ctx *ctx;
 	struct mig_node *node;
 	bool *selected; /* node->ngpus entries */
+	unsigned int read_flags; /* what cli_load reads beyond the basics (enum mig_read_flags) */
 };
 
 /* Load NVML and read the node (once). Prints the error and returns -1 on failure. */

@@ -173,6 +173,7 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 		if (nitems != 1)
 			return cli_usage("--placement applies to one profile; for several, migctl finds placements itself");
 	}
+	c->read_flags |= MIG_READ_CAPACITY; /* the solver needs every placement */
 	if (cli_load(c))
 		return EXIT_FAIL;
 

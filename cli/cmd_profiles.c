@@ -109,6 +109,7 @@ int cmd_profiles(struct cli *c, int argc, char **argv)
 {
 	if (argc > 1)
 		return cli_usage("profiles: unexpected argument '%s'", argv[1]);
+	c->read_flags |= MIG_READ_CAPACITY;
 	if (cli_load(c))
 		return EXIT_FAIL;
 	return profiles_doc(c, false);
@@ -118,6 +119,7 @@ int cmd_placements(struct cli *c, int argc, char **argv)
 {
 	if (argc > 1)
 		return cli_usage("placements: unexpected argument '%s'", argv[1]);
+	c->read_flags |= MIG_READ_CAPACITY;
 	if (cli_load(c))
 		return EXIT_FAIL;
 	return profiles_doc(c, true);
@@ -136,6 +138,7 @@ int cmd_ci_profiles(struct cli *c, int argc, char **argv)
 			return cli_usage("ci-profiles: unexpected argument '%s'", argv[i]);
 		}
 	}
+	c->read_flags |= MIG_READ_CAPACITY;
 	if (cli_load(c))
 		return EXIT_FAIL;
 	json_t *gpus = json_array();

@@ -72,7 +72,7 @@ int cli_load(struct cli *c)
 		cli_fail_err(c, &err);
 		return -1;
 	}
-	if (mig_node_read(c->ctx, &c->node, &err)) {
+	if (mig_node_read(c->ctx, &c->node, c->read_flags, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}

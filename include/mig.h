@@ -142,11 +142,11 @@ struct mig_gi_profile {
 	struct mig_profile_name parsed;
 	unsigned int slices;
 	unsigned int instance_count;
-	unsigned int remaining; /* NVML's remaining capacity; 0 while MIG is off */
+	unsigned int remaining; /* NVML's remaining capacity; 0 while MIG is off (MIG_READ_CAPACITY) */
 	unsigned int sms;
 	unsigned int ce, dec, enc, jpeg, ofa;
 	unsigned long long memory_mib;
-	struct mig_placement *placements;
+	struct mig_placement *placements; /* MIG_READ_CAPACITY */
 	size_t nplacements;
 };
 
@@ -180,7 +180,13 @@ struct mig_node {
 	size_t ngpus;
 };
 
-int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, struct mig_error *err);
+/* What to read beyond GPUs, MIG mode, instances, MIG devices and processes. */
+enum mig_read_flags {
+	MIG_READ_BASIC = 0,
+	MIG_READ_CAPACITY = 1, /* profile placements, remaining capacity of GI and CI profiles */
+};
+
+int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err);
 void mig_node_free(struct mig_node *node);
 
 /* ---- changes ---------------------------------------------------------------- */

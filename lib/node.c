@@ -24,7 +24,41 @@ static bool skippable(nvmlReturn_t rc)
 	return rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_INVALID_ARGUMENT || rc == NVML_ERROR_FUNCTION_NOT_FOUND;
 }
 
-static int read_gi_profiles(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu *g, struct mig_error *err)
+/* Placements in one call into a buffer that fits every known GPU, asking for the size only
+ * if a future one has more. */
+static int read_placements(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu *g, struct mig_gi_profile *p,
+			   struct mig_error *err)
+{
+	nvmlGpuInstancePlacement_t buf[16], *pl = buf;
+	unsigned int n = 16;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstancePossiblePlacements_v2, dev, p->id, pl, &n);
+	if (rc == NVML_ERROR_INSUFFICIENT_SIZE) {
+		pl = calloc(n, sizeof(*pl));
+		if (!pl)
+			return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+		rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstancePossiblePlacements_v2, dev, p->id, pl, &n);
+	}
+	if (rc == NVML_SUCCESS && n > 0) {
+		p->placements = calloc(n, sizeof(*p->placements));
+		if (!p->placements) {
+			if (pl != buf)
+				free(pl);
+			return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+		}
+		for (unsigned int k = 0; k < n; k++) {
+			p->placements[k] = (struct mig_placement){pl[k].start, pl[k].size};
+			if (pl[k].start + pl[k].size > g->grid)
+				g->grid = pl[k].start + pl[k].size;
+		}
+		p->nplacements = n;
+	}
+	if (pl != buf)
+		free(pl);
+	return 0;
+}
+
+static int read_gi_profiles(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu *g, unsigned int flags,
+			    struct mig_error *err)
 {
 	g->profiles = calloc(NVML_GPU_INSTANCE_PROFILE_COUNT, sizeof(*g->profiles));
 	if (!g->profiles)
@@ -64,34 +98,31 @@ static int read_gi_profiles(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 		p->ofa = info.ofaCount;
 		p->memory_mib = info.memorySizeMB;
 
-		unsigned int n = 0;
-		rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstancePossiblePlacements_v2, dev, p->id, NULL, &n);
-		if (rc == NVML_SUCCESS && n > 0) {
-			nvmlGpuInstancePlacement_t *pl = calloc(n, sizeof(*pl));
-			p->placements = calloc(n, sizeof(*p->placements));
-			if (!pl || !p->placements) {
-				free(pl);
-				return mig_error_set(err, MIG_E_NOMEM, "out of memory");
-			}
-			rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstancePossiblePlacements_v2, dev, p->id, pl, &n);
-			for (unsigned int k = 0; rc == NVML_SUCCESS && k < n; k++) {
-				p->placements[k] = (struct mig_placement){pl[k].start, pl[k].size};
-				if (pl[k].start + pl[k].size > g->grid)
-					g->grid = pl[k].start + pl[k].size;
-			}
-			p->nplacements = rc == NVML_SUCCESS ? n : 0;
-			free(pl);
+		if (!(flags & MIG_READ_CAPACITY)) {
+			g->nprofiles++;
+			continue;
 		}
+		if (read_placements(ctx, dev, g, p, err))
+			return -1;
 		if (g->mode_current == MIG_MODE_ENABLED &&
 		    NVML_CALL(ctx, nvmlDeviceGetGpuInstanceRemainingCapacity, dev, p->id, &p->remaining) != NVML_SUCCESS)
 			p->remaining = 0;
 		g->nprofiles++;
 	}
+	if (!(flags & MIG_READ_CAPACITY) && g->nprofiles) {
+		/* The grid (for pictures) is the span of the largest profile's placement. */
+		struct mig_gi_profile *largest = &g->profiles[0];
+		for (size_t i = 1; i < g->nprofiles; i++)
+			if (g->profiles[i].slices > largest->slices)
+				largest = &g->profiles[i];
+		if (read_placements(ctx, dev, g, largest, err))
+			return -1;
+	}
 	return 0;
 }
 
 static int read_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, struct mig_gi *gi, unsigned int gi_slices,
-			    struct mig_error *err)
+			    unsigned int flags, struct mig_error *err)
 {
 	gi->ci_profiles = calloc(NVML_COMPUTE_INSTANCE_PROFILE_COUNT, sizeof(*gi->ci_profiles));
 	if (!gi->ci_profiles)
@@ -117,8 +148,9 @@ static int read_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, struct mig
 		c->enc = info.sharedEncoderCount;
 		c->jpeg = info.sharedJpegCount;
 		c->ofa = info.sharedOfaCount;
-		if (NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceRemainingCapacity, h, c->id, &c->remaining) !=
-		    NVML_SUCCESS)
+		if ((flags & MIG_READ_CAPACITY) &&
+		    NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceRemainingCapacity, h, c->id, &c->remaining) !=
+			    NVML_SUCCESS)
 			c->remaining = 0;
 		/* The default ("-C") is the full-size profile; where two are full size (a 1g REV2
 		 * GI on Hopper), the one with more SMs. */
@@ -150,7 +182,8 @@ static const char *ci_profile_name(const struct mig_gi *gi, unsigned int id)
 	return "unknown";
 }
 
-static int read_instances(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu *g, struct mig_error *err)
+static int read_instances(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu *g, unsigned int flags,
+			  struct mig_error *err)
 {
 	g->gis = calloc(MAX_INSTANCES, sizeof(*g->gis));
 	if (!g->gis)
@@ -172,7 +205,7 @@ static int read_instances(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu 
 			gi->profile_id = info.profileId;
 			snprintf(gi->profile, sizeof(gi->profile), "%s", p->name);
 			gi->placement = (struct mig_placement){info.placement.start, info.placement.size};
-			if (read_ci_profiles(ctx, handles[k], gi, p->slices, err))
+			if (read_ci_profiles(ctx, handles[k], gi, p->slices, flags, err))
 				return -1;
 			gi->cis = calloc(MAX_INSTANCES, sizeof(*gi->cis));
 			if (!gi->cis)
@@ -288,7 +321,8 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 	return 0;
 }
 
-static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, struct mig_error *err)
+static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, unsigned int flags,
+		    struct mig_error *err)
 {
 	nvmlDevice_t dev;
 	nvmlPciInfo_t pci;
@@ -315,11 +349,11 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 	} else {
 		g->mode_current = cur ? MIG_MODE_ENABLED : MIG_MODE_DISABLED;
 		g->mode_pending = pend ? MIG_MODE_ENABLED : MIG_MODE_DISABLED;
-		if (read_gi_profiles(ctx, dev, g, err))
+		if (read_gi_profiles(ctx, dev, g, flags, err))
 			return -1;
 	}
 	if (g->mode_current == MIG_MODE_ENABLED &&
-	    (read_instances(ctx, dev, g, err) || read_mig_devices(ctx, dev, g, err)))
+	    (read_instances(ctx, dev, g, flags, err) || read_mig_devices(ctx, dev, g, err)))
 		return -1;
 
 	nvmlProcessInfo_t *procs;
@@ -345,7 +379,7 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 	return 0;
 }
 
-int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, struct mig_error *err)
+int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err)
 {
 	unsigned int n = 0;
 	struct mig_node *node = calloc(1, sizeof(*node));
@@ -364,7 +398,7 @@ int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, struct mig_error *
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		node->ngpus = i + 1; /* so that a failure frees what was read */
-		if (read_gpu(ctx, i, &node->gpus[i], err)) {
+		if (read_gpu(ctx, i, &node->gpus[i], flags, err)) {
 			mig_node_free(node);
 			return -1;
 		}

@@ -42,7 +42,7 @@ static struct mig_node *read_node(struct mig_ctx *ctx)
 {
 	struct mig_node *node = NULL;
 	struct mig_error err;
-	if (mig_node_read(ctx, &node, &err))
+	if (mig_node_read(ctx, &node, MIG_READ_CAPACITY, &err))
 		fail_msg("mig_node_read: %s", err.msg);
 	return node;
 }
