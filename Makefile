@@ -63,8 +63,11 @@ SIMTEST_BIN := $(SIMTEST_SRC:tests/sim/%.c=$(BUILD)/tests/sim/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 ABI_CLIENT := $(BUILD)/tests/abi-client/client
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT)
+ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
+	$(BENCH_BIN)
 
 .PHONY: all deps check asan valgrind clean install test-only demo bench
 .DEFAULT_GOAL := all
@@ -106,6 +109,10 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBMIG) $(BUILD)/libmigsim-core
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBMIG) $(BUILD)/libmigsim-core.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
 $(BUILD)/tests/sim/%: $(BUILD)/tests/sim/%.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -ldl
@@ -142,6 +149,11 @@ valgrind: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/demo.sh $(BUILD)
+
+# Benchmarks print figures; they are not tests and make check does not run them.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BUILD)/bench/status_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl

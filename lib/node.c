@@ -162,6 +162,23 @@ static int read_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, struct mig
 	return 0;
 }
 
+static int copy_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, struct mig_gi *gi, const struct mig_gi *from,
+			    unsigned int flags, struct mig_error *err)
+{
+	gi->ci_profiles = calloc(NVML_COMPUTE_INSTANCE_PROFILE_COUNT, sizeof(*gi->ci_profiles));
+	if (!gi->ci_profiles)
+		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	memcpy(gi->ci_profiles, from->ci_profiles, from->nci_profiles * sizeof(*gi->ci_profiles));
+	gi->nci_profiles = from->nci_profiles;
+	for (size_t i = 0; i < gi->nci_profiles && (flags & MIG_READ_CAPACITY); i++) {
+		struct mig_ci_profile *c = &gi->ci_profiles[i];
+		if (NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceRemainingCapacity, h, c->id, &c->remaining) !=
+		    NVML_SUCCESS)
+			c->remaining = 0;
+	}
+	return 0;
+}
+
 static int cmp_gi(const void *a, const void *b)
 {
 	const struct mig_gi *x = a, *y = b;
@@ -205,8 +222,18 @@ static int read_instances(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu 
 			gi->profile_id = info.profileId;
 			snprintf(gi->profile, sizeof(gi->profile), "%s", p->name);
 			gi->placement = (struct mig_placement){info.placement.start, info.placement.size};
-			if (read_ci_profiles(ctx, handles[k], gi, p->slices, flags, err))
+			/* GIs of one profile offer the same CI profiles: probe the first, copy the rest
+			 * (capacity, which differs per GI, is still asked of each). */
+			const struct mig_gi *same = NULL;
+			for (size_t j = 0; j + 1 < g->ngis && !same; j++)
+				if (g->gis[j].profile_id == gi->profile_id)
+					same = &g->gis[j];
+			if (same) {
+				if (copy_ci_profiles(ctx, handles[k], gi, same, flags, err))
+					return -1;
+			} else if (read_ci_profiles(ctx, handles[k], gi, p->slices, flags, err)) {
 				return -1;
+			}
 			gi->cis = calloc(MAX_INSTANCES, sizeof(*gi->cis));
 			if (!gi->cis)
 				return mig_error_set(err, MIG_E_NOMEM, "out of memory");
