@@ -71,6 +71,8 @@ ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) 
 
 .PHONY: all deps check asan valgrind clean install test-only demo bench
 .DEFAULT_GOAL := all
+# Keep the objects of pattern-built programs, so a second make rebuilds nothing.
+.SECONDARY:
 
 all: $(ALL_BINS)
 

@@ -95,6 +95,8 @@ int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlRetur
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	const char *text = nvml && nvml->nvmlErrorString ? nvml->nvmlErrorString(rc) : NULL;
+	if (rc == NVML_ERROR_FUNCTION_NOT_FOUND)
+		text = "not supported by this driver (its NVML library lacks the function; a newer driver has it)";
 	mig_error_set(err, MIG_E_NVML, "%s: %s", what, text ? text : "unknown NVML error");
 	err->nvml = (int)rc;
 	return -1;

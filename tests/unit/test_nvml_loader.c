@@ -28,6 +28,10 @@ static void test_loads_the_simulator_by_path(void **unused)
 	assert_int_equal(err.status, MIG_E_NVML);
 	assert_int_equal(err.nvml, NVML_ERROR_INSUFFICIENT_RESOURCES);
 	assert_string_equal(err.msg, "creating GPU instance on GPU 0: Insufficient Resources");
+	/* a symbol an older driver lacks */
+	mig_nvml_error(&err, n, NVML_ERROR_FUNCTION_NOT_FOUND, "reading profiles");
+	assert_int_equal(err.nvml, NVML_ERROR_FUNCTION_NOT_FOUND);
+	assert_non_null(strstr(err.msg, "reading profiles: not supported by this driver"));
 	mig_nvml_close(n);
 }
 
