@@ -158,9 +158,13 @@ bench: deps
 	$(Q)$(BUILD)/bench/status_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(MIGCTL) $(DESTDIR)$(PREFIX)/bin/migctl
 	install -m 0755 $(MIGSIM) $(DESTDIR)$(PREFIX)/bin/migsim
 	install -m 0644 $(SIM_LIB) $(DESTDIR)$(PREFIX)/lib/migctl/libnvidia-ml.so.1
+	install -m 0644 man/migctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/migctl.8
+	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
 
 clean:
 	rm -rf $(BUILD)

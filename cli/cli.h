@@ -51,8 +51,9 @@ json_t *cli_gpu_json(const struct mig_gpu *g, bool with_instances);
 void cli_print_slices(const struct mig_gpu *g, const char *indent);
 /* "GPU 0 (NVIDIA A100-SXM4-40GB, 00000000:07:00.0)" */
 const char *cli_gpu_label(const struct mig_gpu *g);
-/* Why a profile does not fit: which GIs block each placement. Writes into buf. */
-void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, char *buf, size_t len);
+/* Why a profile does not fit: which GIs block each placement (only that one if given). */
+void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, const struct mig_placement *only,
+			 char *buf, size_t len);
 
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);

@@ -209,14 +209,14 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 			/* the solver checks the rest (overlap, counts, media rules) for this exact spot */
 			if (mig_place_gi_at(g, p, at[0], &err)) {
 				char why[1024];
-				cli_explain_no_room(g, p, why, sizeof(why));
+				cli_explain_no_room(g, p, &at[0], why, sizeof(why));
 				return cli_fail(c, "no room for %s at %u:%u on %s%s; nothing was changed", p->name, at[0].start,
 						at[0].size, cli_gpu_label(g), why);
 			}
 		} else if (mig_place_gis(g, want, nitems, at, &err)) {
 			char why[1024];
 			if (nitems == 1) {
-				cli_explain_no_room(g, want[0], why, sizeof(why));
+				cli_explain_no_room(g, want[0], NULL, why, sizeof(why));
 				return cli_fail(c, "no room for %s on %s%s; nothing was changed", want[0]->name, cli_gpu_label(g),
 						why);
 			}
@@ -264,7 +264,7 @@ int cmd_create(struct cli *c, int argc, char **argv)
 			default_ci = true;
 		else if (strcmp(argv[i], "--placement") == 0 && i + 1 < argc)
 			placement = argv[++i];
-		else if (argv[i][0] == '-' && !(argv[i][1] >= '0' && argv[i][1] <= '9'))
+		else if (argv[i][0] == '-')
 			return cli_usage("create: unknown option '%s'", argv[i]);
 		else if (profiles)
 			return cli_usage("create: give the profiles as one comma-separated list (got '%s' and '%s')", profiles,
@@ -285,6 +285,12 @@ static const struct mig_ci_profile *find_ci_profile(const struct mig_gi *gi, con
 	bool numeric = *text >= '0' && *text <= '9' && *end == '\0';
 	struct mig_profile_name want, have;
 	bool parsed = !numeric && mig_profile_name_parse(text, &want, NULL) == 0;
+	const char *bare = strncasecmp(text, "MIG ", 4) == 0 ? text + 4 : text;
+	/* An exact name first: a 1g REV2 instance offers "1g.20gb" and "1c.1g.20gb", which
+	 * parse alike. */
+	for (size_t i = 0; i < gi->nci_profiles && !numeric; i++)
+		if (strcasecmp(gi->ci_profiles[i].name, bare) == 0)
+			return &gi->ci_profiles[i];
 	for (size_t i = 0; i < gi->nci_profiles; i++) {
 		const struct mig_ci_profile *p = &gi->ci_profiles[i];
 		if (numeric && p->id == id)
@@ -352,13 +358,23 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 	}
 	if (cli_reload(c))
 		return EXIT_FAIL;
+	/* the reload freed the old node: look the GPU instance up again */
+	g = &c->node->gpus[gpu];
+	gi = NULL;
+	for (size_t i = 0; i < g->ngis; i++)
+		if (g->gis[i].id == gi_id)
+			gi = &g->gis[i];
+	if (!gi)
+		return cli_fail(c, "GPU instance %u on GPU %d vanished while compute instances were created in it", gi_id, gpu);
 	json_t *arr = json_array();
 	for (size_t k = 0; k < nitems; k++) {
 		const struct mig_ci *ci = find_ci(c->node, plan[k].gpu, gi_id, plan[k].ci_id);
 		if (!ci)
 			continue;
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:o}", "gpu", (json_int_t)plan[k].gpu, "gpu_instance",
-						     (json_int_t)gi_id, "compute_instance", ci_json(ci)));
+		json_array_append_new(arr, json_pack("{s:I, s:{s:I, s:s, s:I, s:o}, s:o}", "gpu", (json_int_t)plan[k].gpu,
+						     "gpu_instance", "id", (json_int_t)gi_id, "profile", gi->profile,
+						     "profile_id", (json_int_t)gi->profile_id, "placement",
+						     cli_placement_json(gi->placement), "compute_instance", ci_json(ci)));
 		if (c->json)
 			continue;
 		if (nvidia_smi_words)

@@ -53,6 +53,30 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 		return cli_fail(c, "out of memory");
 	if (cli_load(c))
 		goto out;
+	/* migctl destroy --gi/--ci: ids are per GPU, so one GPU; nvidia-smi's -dgi/-dci keep its
+	 * every-GPU meaning */
+	if (!nvidia_smi_words && mode != DESTROY_ALL && cli_single_gpu(c, "destroy") < 0)
+		goto out;
+	for (size_t x = 0; x < ngi + nci && mode != DESTROY_ALL; x++) {
+		bool is_gi = x < ngi;
+		unsigned int id = is_gi ? gi_ids[x] : ci_ids[x - ngi];
+		bool found = false;
+		for (size_t k = 0; k < c->node->ngpus && !found; k++) {
+			const struct mig_gpu *g = &c->node->gpus[k];
+			for (size_t i = 0; c->selected[k] && i < g->ngis && !found; i++) {
+				if (is_gi)
+					found = g->gis[i].id == id;
+				else if (listed(gi_ids, ngi, g->gis[i].id))
+					for (size_t j = 0; j < g->gis[i].ncis && !found; j++)
+						found = g->gis[i].cis[j].id == id;
+			}
+		}
+		if (!found) {
+			ret = cli_fail(c, "no %s %u on the selected GPU%s; see 'migctl status'; nothing was changed",
+				       is_gi ? "GPU instance" : "compute instance", id, c->gpu_selector ? "" : "s");
+			goto out;
+		}
+	}
 	for (size_t k = 0; k < c->node->ngpus; k++) {
 		const struct mig_gpu *g = &c->node->gpus[k];
 		if (!c->selected[k] || g->mode_current != MIG_MODE_ENABLED)

@@ -25,7 +25,8 @@ static const struct {
 	{"-dgi", "--destroy-gpu-instance", DGI},
 };
 
-static int list_instances(struct cli *c, bool cis, const unsigned int *gi_ids, size_t ngi)
+static int list_instances(struct cli *c, bool cis, const unsigned int *gi_ids, size_t ngi, const unsigned int *ci_ids,
+			  size_t nci)
 {
 	if (cli_load(c))
 		return EXIT_FAIL;
@@ -50,6 +51,11 @@ static int list_instances(struct cli *c, bool cis, const unsigned int *gi_ids, s
 			}
 			for (size_t j = 0; j < gi->ncis; j++) {
 				const struct mig_ci *ci = &gi->cis[j];
+				bool ci_wanted = nci == 0;
+				for (size_t x = 0; x < nci; x++)
+					ci_wanted |= ci_ids[x] == ci->id;
+				if (!ci_wanted)
+					continue;
 				json_array_append_new(rows, json_pack("{s:I, s:I, s:s, s:I, s:I, s:o, s:s}", "gpu",
 								      (json_int_t)g->index, "gpu_instance", (json_int_t)gi->id,
 								      "profile", ci->profile, "profile_id",
@@ -136,6 +142,10 @@ int cmd_mig(struct cli *c, int argc, char **argv)
 	}
 	if (default_ci && action != CGI)
 		return cli_usage("mig: -C goes with -cgi");
+	if (ngi && (action == LGIP || action == LGIPP || action == CGI))
+		return cli_usage("mig: -gi does not apply to this action");
+	if (nci && action != DCI && action != LCI)
+		return cli_usage("mig: -ci applies to -dci and -lci only");
 	switch (action) {
 	case LGIP:
 		return cmd_profiles(c, 1, argv);
@@ -150,9 +160,9 @@ int cmd_mig(struct cli *c, int argc, char **argv)
 		return cmd_ci_profiles(c, ngi ? 3 : 1, args);
 	}
 	case LGI:
-		return list_instances(c, false, gis, ngi);
+		return list_instances(c, false, gis, ngi, NULL, 0);
 	case LCI:
-		return list_instances(c, true, gis, ngi);
+		return list_instances(c, true, gis, ngi, cis, nci);
 	case CGI:
 		return cli_create_gis(c, list, NULL, default_ci, true);
 	case CCI:

@@ -2,6 +2,7 @@
 /* mode enable|disable: change MIG mode and say whether it is active or what it waits for. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../nvml/nvml_abi.h"
 #include "cli.h"
@@ -28,8 +29,11 @@ int cmd_mode(struct cli *c, int argc, char **argv)
 		if (!c->selected[i])
 			continue;
 		if (g->mode_current == MIG_MODE_UNSUPPORTED) {
-			if (c->gpu_selector)
+			bool named = c->gpu_selector && strcasecmp(c->gpu_selector, "all") != 0;
+			if (named)
 				return cli_fail(c, "%s does not support MIG; nothing was changed", cli_gpu_label(g));
+			if (!c->json)
+				printf("Skipping %s: it does not support MIG\n", cli_gpu_label(g));
 			c->selected[i] = false; /* "all" means all MIG-capable GPUs */
 			continue;
 		}
@@ -40,6 +44,11 @@ int cmd_mode(struct cli *c, int argc, char **argv)
 					cli_gpu_label(g), g->ngis, g->ngis == 1 ? "" : "s", g->index);
 	}
 
+	bool any = false;
+	for (size_t i = 0; i < c->node->ngpus; i++)
+		any |= c->selected[i];
+	if (!any)
+		return cli_fail(c, "none of the selected GPUs supports MIG; nothing was changed");
 	json_t *arr = json_array();
 	int ret = EXIT_OK;
 	size_t changed = 0;

@@ -55,7 +55,7 @@ int cmd_list(struct cli *c, int argc, char **argv)
 			const struct mig_gi *gi;
 			const struct mig_ci *ci = mig_device(g, d, &gi);
 			if (ci)
-				printf("  MIG %-12s Device %2d: (UUID: %s)\n", ci->profile, d, ci->uuid);
+				printf("  MIG %-12sDevice %2d: (UUID: %s)\n", ci->profile, d, ci->uuid);
 		}
 	}
 	return EXIT_OK;

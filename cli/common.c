@@ -210,9 +210,11 @@ void cli_print_slices(const struct mig_gpu *g, const char *indent)
 	printf("\n");
 }
 
-void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, char *buf, size_t len)
+void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, const struct mig_placement *only,
+			 char *buf, size_t len)
 {
 	size_t used = 0;
+	bool any_free = false;
 #define ADD(...) used += (size_t)snprintf(buf + used, used < len ? len - used : 0, __VA_ARGS__)
 	buf[0] = '\0';
 	if (g->ngis) {
@@ -224,16 +226,39 @@ void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p
 	for (size_t k = 0; k < p->nplacements; k++) {
 		struct mig_placement pl = p->placements[k];
 		bool first = true;
-		ADD("; %s fits at %u:%u after destroying", p->name, pl.start, pl.size);
+		if (only && (only->start != pl.start || only->size != pl.size))
+			continue;
 		for (size_t i = 0; i < g->ngis; i++) {
 			struct mig_placement o = g->gis[i].placement;
 			if (o.start < pl.start + pl.size && pl.start < o.start + o.size) {
+				if (first)
+					ADD("; %s fits at %u:%u after destroying", p->name, pl.start, pl.size);
 				ADD("%s GI %u", first ? "" : ",", g->gis[i].id);
 				first = false;
 			}
 		}
 		if (first)
-			ADD(" nothing (a profile limit blocks it: instance count, media engines or compute slices)");
+			ADD("; %u:%u is free", pl.start, pl.size);
+		any_free |= first;
+	}
+	if (any_free) /* a free placement did not do: a limit blocks it */
+		ADD("; so a limit of the profile blocks it: at most %u instance%s of %s, the media engines (+me, +me.all), "
+		    "or the GPU's compute slices",
+		    p->instance_count, p->instance_count == 1 ? "" : "s", p->name);
+	else if (only) {
+		bool any = false;
+		for (size_t k = 0; k < p->nplacements; k++) {
+			struct mig_placement pl = p->placements[k];
+			bool free_pl = true;
+			for (size_t i = 0; i < g->ngis; i++) {
+				struct mig_placement o = g->gis[i].placement;
+				free_pl &= !(o.start < pl.start + pl.size && pl.start < o.start + o.size);
+			}
+			if (free_pl) {
+				ADD("%s%u:%u", any ? ", " : "; free placements of this profile: ", pl.start, pl.size);
+				any = true;
+			}
+		}
 	}
 #undef ADD
 }

@@ -95,6 +95,30 @@ static const char *find_simulator(void)
 	return NULL;
 }
 
+/* --sim=GPUS only shapes a simulated node that does not exist yet: say so when the node
+ * found has another number of GPUs than the list asks for. */
+static void warn_sim_mismatch(const struct cli *c)
+{
+	const char *gpus = getenv("MIGSIM_GPUS");
+	unsigned long want = 0;
+	if (!gpus || !c->node)
+		return;
+	for (const char *s = gpus; *s;) {
+		char *end;
+		unsigned long n = strtoul(s, &end, 10);
+		want += (end != s && *end == 'x') ? n : 1;
+		s = strchr(s, ',');
+		if (!s)
+			break;
+		s++;
+	}
+	if (want != c->node->ngpus)
+		fprintf(stderr,
+			"migctl: note: the simulated node already existed with %zu GPU(s), so --sim=%s did not change it; "
+			"run 'migsim init %s' to start over\n",
+			c->node->ngpus, gpus, gpus);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = {0};
@@ -155,8 +179,10 @@ int main(int argc, char **argv)
 		else
 			ret = cli_usage("unknown command '%s'", rest[0]);
 	}
+	if (sim)
+		warn_sim_mismatch(&c);
 	if (c.verbose && c.ctx)
-		fprintf(stderr, "migctl: NVML %s, driver %s, %lu NVML calls\n", c.nvml_lib ? c.nvml_lib : "libnvidia-ml.so.1",
+		fprintf(stderr, "migctl: NVML %s, driver %s, %lu NVML calls\n", mig_ctx_nvml_path(c.ctx),
 			mig_ctx_driver_version(c.ctx), mig_ctx_nvml_calls(c.ctx));
 	free(c.selected);
 	mig_node_free(c.node);

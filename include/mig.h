@@ -83,6 +83,8 @@ void mig_ctx_free(struct mig_ctx *ctx);
 /* NVML calls made through this context so far (for benchmarks and tests). */
 unsigned long mig_ctx_nvml_calls(const struct mig_ctx *ctx);
 const char *mig_ctx_driver_version(const struct mig_ctx *ctx);
+/* The NVML library that was loaded (as given to dlopen). */
+const char *mig_ctx_nvml_path(const struct mig_ctx *ctx);
 
 /* ---- the node's state ---------------------------------------------------------------- */
 

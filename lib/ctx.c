@@ -51,3 +51,8 @@ const char *mig_ctx_driver_version(const struct mig_ctx *ctx)
 {
 	return ctx->driver_version;
 }
+
+const char *mig_ctx_nvml_path(const struct mig_ctx *ctx)
+{
+	return ctx->nvml->path;
+}

@@ -94,9 +94,18 @@ static const struct {
 	{"mig-mode", {"nvmlDeviceSetMigMode", NULL}},
 };
 
+/* A fault or latency on "nvmlDeviceGetCount" also covers the versioned nvmlDeviceGetCount_v2. */
+static bool fault_matches(const char *armed, const char *fn)
+{
+	size_t n = strlen(armed);
+	if (strncmp(armed, fn, n) != 0)
+		return false;
+	return fn[n] == '\0' || (fn[n] == '_' && fn[n + 1] == 'v' && fn[n + 2] >= '1' && fn[n + 2] <= '9' && !fn[n + 3]);
+}
+
 static bool op_matches(const char *op, const char *fn)
 {
-	if (strcmp(op, fn) == 0 || strcmp(op, "*") == 0)
+	if (fault_matches(op, fn) || strcmp(op, "*") == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(latency_aliases) / sizeof(latency_aliases[0]); i++)
 		if (strcmp(op, latency_aliases[i].alias) == 0)
@@ -104,15 +113,6 @@ static bool op_matches(const char *op, const char *fn)
 				if (latency_aliases[i].fns[k] && strcmp(latency_aliases[i].fns[k], fn) == 0)
 					return true;
 	return false;
-}
-
-/* A fault on "nvmlDeviceGetCount" also covers the versioned symbol nvmlDeviceGetCount_v2. */
-static bool fault_matches(const char *armed, const char *fn)
-{
-	size_t n = strlen(armed);
-	if (strncmp(armed, fn, n) != 0)
-		return false;
-	return fn[n] == '\0' || (fn[n] == '_' && fn[n + 1] == 'v' && fn[n + 2] >= '1' && fn[n + 2] <= '9' && !fn[n + 3]);
 }
 
 static void sleep_ms(unsigned int ms)
@@ -174,8 +174,7 @@ static void apply_latency(const char *fn)
 
 static bool caller_unprivileged(void)
 {
-	const char *env = getenv("MIGSIM_UNPRIVILEGED");
-	return st->unprivileged || (env && *env && strcmp(env, "0") != 0);
+	return st->unprivileged || sim_env_flag("MIGSIM_UNPRIVILEGED");
 }
 
 static nvmlReturn_t begin(const char *fn, enum access access)
@@ -309,7 +308,7 @@ static nvmlReturn_t do_init(const char *fn)
 		fill_handle_tables();
 		if (sim_store_open(&store, NULL, err, sizeof(err)) || sim_store_load(&store, err, sizeof(err))) {
 			note_error(err);
-			if (!getenv("MIGSIM_QUIET"))
+			if (!sim_env_flag("MIGSIM_QUIET"))
 				fprintf(stderr, "migsim: %s\n", err);
 			sim_store_close(&store);
 			pthread_mutex_unlock(&mu);

@@ -10,6 +10,12 @@
 
 #include "state.h"
 
+bool sim_env_flag(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0") != 0;
+}
+
 int sim_errorf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

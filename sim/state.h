@@ -94,6 +94,9 @@ struct sim_state {
 
 /* ---- building and checking (state.c) ---------------------------------------------- */
 
+/* An on/off environment variable: set, not empty and not "0". */
+bool sim_env_flag(const char *name);
+
 /* Format a message into err (when given) and return -1. */
 int sim_errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -234,7 +234,7 @@ int sim_store_save(struct sim_store *s, char *err, size_t errlen)
 	}
 	bool ok = write_all(fd, text, len) == 0;
 	/* Rename is atomic against kills; fsync only guards against power loss and costs ms. */
-	if (ok && getenv("MIGSIM_FSYNC"))
+	if (ok && sim_env_flag("MIGSIM_FSYNC"))
 		ok = fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok || rename(tmp, s->path) != 0) {

@@ -7,6 +7,7 @@
 set -u
 export CMOCKA_MESSAGE_OUTPUT=TAP
 log_dir=${TEST_LOG_DIR:-$(mktemp -d)}
+mkdir -p "$log_dir" || exit 1
 passed=0
 failed=0
 failed_suites=()
