@@ -104,3 +104,52 @@ print(r if isinstance(r, str) else json.dumps(r))' "$1"
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# sim_snapshot: the simulated node as the driver holds it (caller, GPUs with MIG mode and
+# instances, processes), without the bookkeeping that every call changes (generation,
+# fault counters, latencies). Compare two snapshots to prove that nothing changed.
+sim_snapshot() {
+	"$MIGSIM" show --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(json.dumps({k: d.get(k) for k in ("caller", "gpus", "processes")}, indent=1, sort_keys=True))'
+}
+
+# expect_unchanged BEFORE [WHAT]: the node's snapshot is still BEFORE (from sim_snapshot).
+expect_unchanged() {
+	local now
+	now=$(sim_snapshot)
+	if [ "$now" != "$1" ]; then
+		fail "${2:-the simulated node} changed: $(diff <(echo "$1") <(echo "$now") | head -20 | tr '\n' ' ')"
+	fi
+}
+
+# expect_json_error WANT_SUBSTRING: stdout ($OUT) is {"error": {"message": ...}} containing it.
+expect_json_error() {
+	echo "$OUT" | json_valid || {
+		fail "stdout is not one JSON document: $OUT"
+		return
+	}
+	local msg
+	msg=$(echo "$OUT" | json_eval "d['error']['message']" 2>/dev/null) || {
+		fail "no error.message in: $OUT"
+		return
+	}
+	expect_contains "$msg" "$1"
+}
+
+# state_save / expect_state_unchanged [WHAT]: the same check as sim_snapshot/expect_unchanged,
+# cheaper: the state file is copied, and only when its bytes differ afterwards are the two
+# compared by content (the copy is read with migsim --state).
+state_save() {
+	cp "$MIGSIM_STATE" "$TEST_TMP/saved-state.json" 2>/dev/null || rm -f "$TEST_TMP/saved-state.json"
+}
+
+expect_state_unchanged() {
+	if [ -e "$TEST_TMP/saved-state.json" ] && cmp -s "$MIGSIM_STATE" "$TEST_TMP/saved-state.json"; then
+		return 0
+	fi
+	local before
+	before=$(MIGSIM_STATE="$TEST_TMP/saved-state.json" sim_snapshot)
+	expect_unchanged "$before" "$@"
+}
