@@ -226,8 +226,31 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 				used += (size_t)snprintf(why + used, sizeof(why) - used, "%s GI %u (%s) at %u:%u",
 							 k ? "," : "; in use:", g->gis[k].id, g->gis[k].profile,
 							 g->gis[k].placement.start, g->gis[k].placement.size);
-			return cli_fail(c, "%s do not fit together on %s in any order or placement%s; nothing was changed",
-					profiles, cli_gpu_label(g), why);
+			/* the fewest instances whose destruction would make room */
+			struct mig_gpu view = *g;
+			struct mig_gi rest[8];
+			bool found = false;
+			for (size_t drop = 1; drop <= g->ngis && drop <= 8 && !found; drop++)
+				for (unsigned int mask = 1; mask < (1u << g->ngis) && !found; mask++) {
+					if ((size_t)__builtin_popcount(mask) != drop)
+						continue;
+					view.ngis = 0;
+					for (size_t j = 0; j < g->ngis; j++)
+						if (!(mask & (1u << j)))
+							rest[view.ngis++] = g->gis[j];
+					view.gis = rest;
+					if (mig_place_gis(&view, want, nitems, at, NULL) == 0) {
+						found = true;
+						used += (size_t)snprintf(why + used, sizeof(why) - used, "; they fit after destroying");
+						for (size_t j = 0, n = 0; j < g->ngis; j++)
+							if (mask & (1u << j))
+								used += (size_t)snprintf(why + used, sizeof(why) - used, "%s GI %u",
+											 n++ ? "," : "", g->gis[j].id);
+					}
+				}
+			return cli_fail(c, "%s do not fit together on %s in any order or placement%s%s; nothing was changed",
+					profiles, cli_gpu_label(g), why,
+					found || !g->ngis ? "" : "; they do not fit even on an empty GPU");
 		}
 		for (size_t k = 0; k < nitems; k++)
 			plan[nplan++] = (struct planned){.gpu = g->index, .profile = *want[k], .at = at[k]};
@@ -262,8 +285,11 @@ int cmd_create(struct cli *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-C") == 0 || strcmp(argv[i], "--default-compute-instance") == 0)
 			default_ci = true;
-		else if (strcmp(argv[i], "--placement") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--placement") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage("create: --placement needs the start slice of a placement, e.g. --placement 4");
 			placement = argv[++i];
+		}
 		else if (argv[i][0] == '-')
 			return cli_usage("create: unknown option '%s'", argv[i]);
 		else if (profiles)
@@ -312,6 +338,7 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 	if (profiles && split_list(profiles, items, &nitems))
 		return cli_usage("'%s' is not a list of compute instance profiles (e.g. 1c.3g.20gb,2c.3g.20gb or 0,1)",
 				 profiles);
+	c->read_flags |= MIG_READ_CAPACITY; /* free compute instance slots */
 	if (cli_load(c))
 		return EXIT_FAIL;
 	int gpu = cli_single_gpu(c, "create-ci");
@@ -342,6 +369,26 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 							 gi->ci_profiles[i].name, gi->ci_profiles[i].id);
 			return cli_fail(c, "GPU instance %u (%s) on GPU %u offers no compute instance profile '%s'; it offers: %s",
 					gi_id, gi->profile, g->index, items[k], list);
+		}
+		unsigned int asked = 0;
+		for (size_t j = 0; j <= k; j++)
+			asked += find_ci_profile(gi, items[j]) == p;
+		if (asked > p->remaining) {
+			char held[256] = "";
+			size_t used = 0;
+			for (size_t j = 0; j < gi->ncis; j++)
+				used += (size_t)snprintf(held + used, sizeof(held) - used, "%s%u (%s at %u:%u)", j ? ", " : "",
+							 gi->cis[j].id, gi->cis[j].profile, gi->cis[j].placement.start,
+							 gi->cis[j].placement.size);
+			char hint[128] = "";
+			if (gi->ncis)
+				snprintf(hint, sizeof(hint), "; destroy some first, e.g. migctl destroy --gi %u --ci %u -i %u",
+					 gi_id, gi->cis[0].id, g->index);
+			return cli_fail(c,
+					"GPU instance %u (%s) on GPU %u has room for %u more %s compute instance%s, not %u%s%s%s; "
+					"nothing was changed",
+					gi_id, gi->profile, g->index, p->remaining, p->name, p->remaining == 1 ? "" : "s", asked,
+					gi->ncis ? "; its compute instances: " : "", held, hint);
 		}
 		plan[k] = (struct planned){.gpu = g->index, .gi_id = gi_id, .ci_profile = p->id};
 	}

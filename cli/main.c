@@ -139,10 +139,12 @@ int main(int argc, char **argv)
 		} else if (strncmp(a, "--gpu=", 6) == 0) {
 			c.gpu_selector = a + 6;
 		} else if (strcmp(a, "--nvml-lib") == 0) {
-			if (i + 1 >= argc)
+			if (i + 1 >= argc || !argv[i + 1][0])
 				return cli_usage("--nvml-lib needs the path of libnvidia-ml.so.1");
 			c.nvml_lib = argv[++i];
 		} else if (strncmp(a, "--nvml-lib=", 11) == 0) {
+			if (!a[11])
+				return cli_usage("--nvml-lib= needs the path of libnvidia-ml.so.1");
 			c.nvml_lib = a + 11;
 		} else if (strcmp(a, "--sim") == 0) {
 			sim = true;

@@ -163,6 +163,8 @@ struct mig_gpu {
 	char name[MIG_NAME_MAX];
 	char uuid[MIG_UUID_MAX];
 	char pci_bus_id[32];
+	unsigned int pci_device_id;    /* (device << 16) | vendor, e.g. 0x20B010DE */
+	unsigned int pci_subsystem_id; /* (subsystem << 16) | subsystem vendor */
 	unsigned long long memory_mib;
 	enum mig_mode mode_current;
 	enum mig_mode mode_pending;
@@ -234,6 +236,158 @@ int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const 
 /* Can a GI of this profile go at this (listed) placement now, by the same rules? */
 int mig_place_gi_at(const struct mig_gpu *gpu, const struct mig_gi_profile *profile, struct mig_placement at,
 		    struct mig_error *err);
+
+/* ---- declarative configs (mig-parted's v1 format) ---------------------------------- */
+
+/* Where something was written, for errors ("file:line:column"). */
+struct mig_where {
+	unsigned int line;
+	unsigned int column;
+};
+
+struct mig_device_filter {
+	unsigned int device_id;    /* 0xDDDDVVVV: (device << 16) | vendor */
+	unsigned int subsystem_id; /* 0xSSSSVVVV, when has_subsystem */
+	bool has_subsystem;
+};
+
+struct mig_config_profile {
+	char name[MIG_PROFILE_MAX]; /* as written */
+	struct mig_profile_name parsed;
+	unsigned int count;
+	unsigned int *starts; /* extension "placements": pinned start of each instance, or NULL */
+	size_t nstarts;
+	struct mig_where where;
+};
+
+struct mig_config_entry {
+	bool all_devices;     /* devices: all */
+	unsigned int *indices; /* devices: [0, 1] */
+	size_t nindices;
+	char **ids; /* extension: GPU UUIDs or PCI bus ids in devices: [...] */
+	size_t nids;
+	struct mig_device_filter *filters;
+	size_t nfilters;
+	bool mig_enabled;
+	struct mig_config_profile *profiles; /* mig-devices */
+	size_t nprofiles;
+	struct mig_where where;
+};
+
+struct mig_config_set {
+	char *name;
+	struct mig_config_entry *entries;
+	size_t nentries;
+	struct mig_where where;
+};
+
+struct mig_config {
+	char *file; /* as named in errors; "<stdin>" for -f - */
+	struct mig_config_set *sets;
+	size_t nsets;
+};
+
+/* Parse a v1 config. Errors say file:line:column, what is wrong and what is accepted. */
+int mig_config_parse(const char *text, size_t len, const char *file, struct mig_config **out,
+		     struct mig_error *err);
+/* Read and parse a file; "-" reads standard input. */
+int mig_config_load(const char *path, struct mig_config **out, struct mig_error *err);
+void mig_config_free(struct mig_config *config);
+/* The named set, or the only one when name is NULL. */
+const struct mig_config_set *mig_config_find(const struct mig_config *config, const char *name,
+					     struct mig_error *err);
+
+/* ---- planning (pure: no NVML) ---------------------------------------------------------------- */
+
+/* A compute instance a target asks for: its size, or the GPU instance's default (full) one. */
+struct mig_target_ci {
+	unsigned int slices;
+	bool full;
+};
+
+struct mig_target_gi {
+	unsigned int profile_id; /* GPU instance profile (driver id) */
+	char profile[MIG_PROFILE_MAX];
+	struct mig_target_ci cis[8];
+	size_t ncis;
+	bool pinned; /* placement fixed by the config */
+	struct mig_placement at;
+};
+
+/* What one GPU should become. */
+struct mig_gpu_target {
+	bool selected; /* some config entry names this GPU */
+	bool mig_enabled;
+	struct mig_target_gi gis[8];
+	size_t ngis;
+	struct mig_where where; /* the entry that chose it */
+};
+
+/* Resolve a config set against the node: targets[i] for GPU i (node->ngpus entries). Profiles
+ * are resolved on each GPU's own table; GPU-level names ("2g.10gb") ask for one GPU instance
+ * with its full compute instance each, compute-level names ("1c.2g.10gb") are packed into as
+ * few GPU instances of that profile as hold them. */
+int mig_config_targets(const struct mig_config *config, const struct mig_config_set *set, const struct mig_node *node,
+		       struct mig_gpu_target *targets, struct mig_error *err);
+
+enum mig_op_kind {
+	MIG_OP_DESTROY_CI,
+	MIG_OP_DESTROY_GI,
+	MIG_OP_DISABLE_MIG,
+	MIG_OP_ENABLE_MIG,
+	MIG_OP_CREATE_GI,
+	MIG_OP_CREATE_CI,
+};
+
+struct mig_op {
+	enum mig_op_kind kind;
+	unsigned int gpu;
+	unsigned int gi_id;      /* destroy ops, and CREATE_CI into an existing GI */
+	int new_gi;              /* CREATE_CI into a GI this plan creates: index of its CREATE_GI op; else -1 */
+	unsigned int ci_id;      /* DESTROY_CI */
+	unsigned int profile_id; /* CREATE_GI: GI profile id */
+	struct mig_target_ci ci; /* CREATE_CI */
+	unsigned int gi_slices;  /* CREATE_CI: the GI's compute slices (finds its full profile) */
+	char profile[MIG_PROFILE_MAX];
+	struct mig_placement at; /* CREATE_GI, and the GI of destroy ops */
+};
+
+struct mig_gpu_plan {
+	unsigned int gpu;
+	bool changes;
+	size_t kept_gis, kept_cis, destroyed_gis, destroyed_cis, created_gis, created_cis;
+	/* the layout after the plan: placement and profile of every GPU instance */
+	struct mig_placement after[8];
+	char after_profile[8][MIG_PROFILE_MAX];
+	int after_id[8]; /* the GI id when kept, -1 for new ones */
+	size_t nafter;
+};
+
+struct mig_plan {
+	struct mig_op *ops;
+	size_t nops;
+	struct mig_gpu_plan *gpus; /* one per selected GPU */
+	size_t ngpus;
+};
+
+/*
+ * Plan the changes that bring each selected GPU to its target: keep every GPU and compute
+ * instance the target still contains, destroy only what must go (compute instances before
+ * GPU instances), create only what is missing, at placements from the exact solver. Among
+ * layouts that fit, it keeps the most existing GPU instances, then leaves the largest free
+ * block. Instances with processes are never destroyed unless force; when the target cannot
+ * be reached without destroying one, the error names it. Nothing is planned unless every
+ * selected GPU can reach its target.
+ */
+int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targets, bool force,
+		  struct mig_plan **out, struct mig_error *err);
+void mig_plan_free(struct mig_plan *plan);
+
+/* Carry out a plan's operations in order. *done counts the operations completed (also on
+ * failure); progress, when given, is called after each. An interrupted apply is finished by
+ * planning again from the node as it is: kept instances stay kept. */
+int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done,
+		   void (*progress)(const struct mig_op *op, size_t index, void *arg), void *arg, struct mig_error *err);
 
 /* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id
  * (any of "00000000:07:00.0", "0000:07:00.0", "07:00.0"). selected[i] is set for GPU i. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,12 @@ int mig_ctx_new(struct mig_ctx **out, const char *nvml_path, struct mig_error *e
 				       ctx->nvml->path);
 		else
 			mig_nvml_error(err, ctx->nvml, rc, "initialising NVML from %s", ctx->nvml->path);
+		char why[400];
+		if (err && ctx->nvml->migsimGetLastError &&
+		    ctx->nvml->migsimGetLastError(why, sizeof(why)) == NVML_SUCCESS && why[0]) {
+			size_t used = strlen(err->msg);
+			snprintf(err->msg + used, sizeof(err->msg) - used, " (%s)", why);
+		}
 		mig_nvml_close(ctx->nvml);
 		free(ctx);
 		return -1;

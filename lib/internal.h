@@ -15,6 +15,8 @@ struct mig_nvml {
 	MIG_NVML_FUNCTIONS(MIG_NVML_FIELD)
 #undef MIG_NVML_FIELD
 	nvmlErrorString_fn *nvmlErrorString;
+	/* the simulator's explanation of its own failures (not in NVIDIA's library) */
+	nvmlReturn_t (*migsimGetLastError)(char *buf, unsigned int len);
 };
 
 struct mig_ctx {

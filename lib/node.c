@@ -363,8 +363,11 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 	if ((rc = NVML_CALL(ctx, nvmlDeviceGetName, dev, g->name, sizeof(g->name))) != NVML_SUCCESS ||
 	    (rc = NVML_CALL(ctx, nvmlDeviceGetUUID, dev, g->uuid, sizeof(g->uuid))) != NVML_SUCCESS)
 		return mig_nvml_error(err, ctx->nvml, rc, "reading the name and UUID of GPU %u", index);
-	if (NVML_CALL(ctx, nvmlDeviceGetPciInfo_v3, dev, &pci) == NVML_SUCCESS)
+	if (NVML_CALL(ctx, nvmlDeviceGetPciInfo_v3, dev, &pci) == NVML_SUCCESS) {
 		snprintf(g->pci_bus_id, sizeof(g->pci_bus_id), "%s", pci.busId);
+		g->pci_device_id = pci.pciDeviceId;
+		g->pci_subsystem_id = pci.pciSubSystemId;
+	}
 	if (NVML_CALL(ctx, nvmlDeviceGetMemoryInfo, dev, &mem) == NVML_SUCCESS)
 		g->memory_mib = mem.total >> 20;
 

@@ -47,6 +47,7 @@ int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err
 	MIG_NVML_FUNCTIONS(MIG_NVML_RESOLVE)
 #undef MIG_NVML_RESOLVE
 	resolve(n->dl, "nvmlErrorString", &n->nvmlErrorString);
+	resolve(n->dl, "migsimGetLastError", &n->migsimGetLastError);
 
 	/* Fallbacks: same struct, older symbol. */
 	if (!n->nvmlInit_v2)

@@ -146,9 +146,11 @@ state_save() {
 }
 
 expect_state_unchanged() {
-	if [ -e "$TEST_TMP/saved-state.json" ] && cmp -s "$MIGSIM_STATE" "$TEST_TMP/saved-state.json"; then
+	if [ ! -e "$TEST_TMP/saved-state.json" ]; then
+		[ -e "$MIGSIM_STATE" ] && fail "${1:-the simulated node}: the state file was created"
 		return 0
 	fi
+	cmp -s "$MIGSIM_STATE" "$TEST_TMP/saved-state.json" && return 0
 	local before
 	before=$(MIGSIM_STATE="$TEST_TMP/saved-state.json" sim_snapshot)
 	expect_unchanged "$before" "$@"
