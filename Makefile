@@ -26,7 +26,7 @@ BASE_CFLAGS += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
 endif
 
-PKGS := jansson uuid
+PKGS := jansson uuid yaml-0.1
 DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -luuid)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

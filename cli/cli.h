@@ -13,6 +13,7 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define EXIT_PENDING 3 /* a MIG mode change was accepted but waits for a reset or idle GPU */
+#define EXIT_DIFFERS 4 /* assert: the GPUs differ from the configuration */
 
 struct cli {
 	bool json;
@@ -65,6 +66,10 @@ int cmd_create(struct cli *c, int argc, char **argv);
 int cmd_create_ci(struct cli *c, int argc, char **argv);
 int cmd_destroy(struct cli *c, int argc, char **argv);
 int cmd_mig(struct cli *c, int argc, char **argv);
+int cmd_plan(struct cli *c, int argc, char **argv);
+int cmd_apply(struct cli *c, int argc, char **argv);
+int cmd_assert(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
 
 /* Shared by create and the nvidia-smi spelling: create GIs (with -C their default CIs)
  * from a comma list of profiles on every selected GPU; nvidia_smi_words picks the wording. */

@@ -35,6 +35,13 @@ static const struct command {
 	 "destroy compute instances, then GPU instances; refuses instances with processes unless --force"},
 	{"mig", cmd_mig, "-lgip|-lgipp|-lcip|-lgi|-lci|-cgi LIST [-C]|-cci [LIST] -gi ID|-dci|-dgi ...",
 	 "nvidia-smi mig's own spelling and wording"},
+	{"plan", cmd_plan, "-f FILE [-c CONFIG] [--force]",
+	 "show what apply would do for a mig-parted config, with each changed GPU before and after"},
+	{"apply", cmd_apply, "-f FILE [-c CONFIG] [--dry-run] [--force] [--lock-timeout SECONDS]",
+	 "bring the GPUs to a mig-parted config, keeping every instance the config still contains"},
+	{"assert", cmd_assert, "-f FILE [-c CONFIG]",
+	 "exit 0 when the GPUs match the config, 4 when they differ (printing how)"},
+	{"export", cmd_export, "[--placements]", "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
 	{"help", cmd_help, "", "this text"},
 };
 
@@ -54,7 +61,7 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 	       "  --sim[=GPUS]        use the simulator built or installed with migctl (GPUS as in MIGSIM_GPUS)\n"
 	       "  -v, --verbose       say which NVML library was loaded and how many calls were made\n"
 	       "\nExit status: 0 ok, 1 failure (nothing changed unless said), 2 usage error,\n"
-	       "3 a MIG mode change is pending (GPU in use, or reset required).\n");
+	       "3 a MIG mode change is pending (GPU in use, or reset required), 4 assert: the GPUs differ.\n");
 	return EXIT_OK;
 }
 

@@ -28,6 +28,7 @@ enum mig_status {
 	MIG_E_INVALID,   /* bad input: a profile name, a selector, an argument */
 	MIG_E_NOT_FOUND, /* nothing matches (a GPU selector, a profile on this GPU) */
 	MIG_E_NOMEM,
+	MIG_E_PENDING,   /* a MIG mode change waits for an idle GPU or a reset */
 };
 
 #define MIG_ERROR_MSG_MAX 512

@@ -609,12 +609,12 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			bool enable = op->kind == MIG_OP_ENABLE_MIG;
 			ret = mig_gpu_set_mig_mode(ctx, op->gpu, enable, &res, err);
 			if (ret == 0 && res.current != (enable ? MIG_MODE_ENABLED : MIG_MODE_DISABLED))
-				ret = mig_error_set(err, MIG_E_NVML,
+				ret = mig_error_set(err, MIG_E_PENDING,
 						    "MIG mode %s on GPU %u is pending (%s); the GPU must be idle or reset "
 						    "before its instances can be changed",
 						    enable ? "enable" : "disable", op->gpu,
 						    res.activation == NVML_ERROR_RESET_REQUIRED ? "reset required" : "in use");
-			if (ret && err)
+			if (ret && err && err->status == MIG_E_PENDING)
 				err->nvml = res.activation;
 			break;
 		}

@@ -1,0 +1,760 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plan, apply, assert, export: mig-parted's config files, applied with the fewest changes.
+ *
+ * apply holds a per-node lock for its whole run and keeps a journal of the plan and its
+ * progress; a run that finds a journal says so and plans again from the node as it is,
+ * which finishes the interrupted work without touching what the target keeps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "cli.h"
+
+struct declare_args {
+	const char *file;
+	const char *set;
+	bool dry_run;
+	bool force;
+	bool placements;
+	double lock_timeout;
+};
+
+static int parse_args(const char *cmd, int argc, char **argv, struct declare_args *a, bool needs_file)
+{
+	a->lock_timeout = 60;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if ((strcmp(s, "-f") == 0 || strcmp(s, "--config-file") == 0) && v)
+			a->file = argv[++i];
+		else if ((strcmp(s, "-c") == 0 || strcmp(s, "--selected-config") == 0) && v)
+			a->set = argv[++i];
+		else if (strcmp(s, "--dry-run") == 0 && strcmp(cmd, "apply") == 0)
+			a->dry_run = true;
+		else if (strcmp(s, "--force") == 0 && (strcmp(cmd, "apply") == 0 || strcmp(cmd, "plan") == 0))
+			a->force = true;
+		else if (strcmp(s, "--placements") == 0 && strcmp(cmd, "export") == 0)
+			a->placements = true;
+		else if (strcmp(s, "--lock-timeout") == 0 && v && strcmp(cmd, "apply") == 0) {
+			char *end;
+			a->lock_timeout = strtod(argv[++i], &end);
+			if (*end || a->lock_timeout < 0)
+				return cli_usage("apply: --lock-timeout takes seconds, e.g. 60 (got '%s')", argv[i]);
+		} else
+			return cli_usage("%s: unknown or incomplete argument '%s'", cmd, s);
+	}
+	if (!a->file && needs_file)
+		a->file = getenv("MIGCTL_CONFIG_FILE");
+	if (!a->set)
+		a->set = getenv("MIGCTL_SELECTED_CONFIG");
+	if (needs_file && !a->file)
+		return cli_usage("%s: which config file? -f FILE (or - for standard input, or $MIGCTL_CONFIG_FILE)", cmd);
+	return 0;
+}
+
+/* Config, node (with capacity), targets and plan. Prints the error and returns -1 on failure. */
+static int make_plan(struct cli *c, const struct declare_args *a, struct mig_config **config,
+		     struct mig_gpu_target **targets, struct mig_plan **plan)
+{
+	struct mig_error err;
+	const struct mig_config_set *set;
+
+	*config = NULL;
+	*targets = NULL;
+	*plan = NULL;
+	if (mig_config_load(a->file, config, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	if (!(set = mig_config_find(*config, a->set, &err))) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	c->read_flags |= MIG_READ_CAPACITY;
+	if (cli_load(c))
+		return -1;
+	*targets = calloc(c->node->ngpus ? c->node->ngpus : 1, sizeof(**targets));
+	if (!*targets) {
+		cli_fail(c, "out of memory");
+		return -1;
+	}
+	if (mig_config_targets(*config, set, c->node, *targets, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	for (size_t i = 0; i < c->node->ngpus && c->gpu_selector; i++)
+		if (!c->selected[i])
+			(*targets)[i].selected = false; /* -i narrows what the config selects */
+	if (mig_plan_make(c->node, *targets, a->force, plan, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *op_verb(enum mig_op_kind k)
+{
+	static const char *const verbs[] = {"destroy compute instance", "destroy GPU instance", "disable MIG mode",
+					    "enable MIG mode", "create GPU instance", "create compute instance"};
+	return verbs[k];
+}
+
+static const char *op_key(enum mig_op_kind k)
+{
+	static const char *const keys[] = {"destroy-ci", "destroy-gi", "disable-mig", "enable-mig", "create-gi",
+					   "create-ci"};
+	return keys[k];
+}
+
+static json_t *op_json(const struct mig_op *op)
+{
+	json_t *o = json_pack("{s:s, s:I, s:s}", "op", op_key(op->kind), "gpu", (json_int_t)op->gpu, "profile", op->profile);
+	switch (op->kind) {
+	case MIG_OP_DESTROY_CI:
+		json_object_set_new(o, "gpu_instance", json_integer(op->gi_id));
+		json_object_set_new(o, "compute_instance", json_integer(op->ci_id));
+		break;
+	case MIG_OP_DESTROY_GI:
+		json_object_set_new(o, "gpu_instance", json_integer(op->gi_id));
+		json_object_set_new(o, "placement", cli_placement_json(op->at));
+		break;
+	case MIG_OP_CREATE_GI:
+		json_object_set_new(o, "profile_id", json_integer(op->profile_id));
+		json_object_set_new(o, "placement", cli_placement_json(op->at));
+		break;
+	case MIG_OP_CREATE_CI:
+		json_object_set_new(o, "gpu_instance", op->new_gi >= 0 ? json_null() : json_integer(op->gi_id));
+		json_object_set_new(o, "gpu_instance_placement", cli_placement_json(op->at));
+		break;
+	default:
+		json_object_del(o, "profile");
+		break;
+	}
+	return o;
+}
+
+static void print_op(const struct mig_op *op, size_t i)
+{
+	printf("  %2zu. GPU %u: %s", i + 1, op->gpu, op_verb(op->kind));
+	switch (op->kind) {
+	case MIG_OP_DESTROY_CI:
+		printf(" %u (%s) in GPU instance %u\n", op->ci_id, op->profile, op->gi_id);
+		break;
+	case MIG_OP_DESTROY_GI:
+		printf(" %u (%s at %u:%u)\n", op->gi_id, op->profile, op->at.start, op->at.size);
+		break;
+	case MIG_OP_CREATE_GI:
+		printf(" %s (profile ID %u) at placement %u:%u\n", op->profile, op->profile_id, op->at.start, op->at.size);
+		break;
+	case MIG_OP_CREATE_CI:
+		if (op->new_gi >= 0)
+			printf(" %s in the new GPU instance at %u:%u\n", op->profile, op->at.start, op->at.size);
+		else
+			printf(" %s in GPU instance %u\n", op->profile, op->gi_id);
+		break;
+	default:
+		printf("\n");
+		break;
+	}
+}
+
+/* The slice row for a layout given as placements and labels. */
+static void print_row(const char *label, unsigned int grid, const struct mig_placement *pl, const int *ids, size_t n)
+{
+	printf("    %-7s", label);
+	for (unsigned int u = 0; u < grid; u++) {
+		int owner = -2;
+		for (size_t i = 0; i < n; i++)
+			if (u >= pl[i].start && u < pl[i].start + pl[i].size)
+				owner = ids[i];
+		if (owner == -2)
+			printf("[ . ]");
+		else if (owner == -1)
+			printf("[new]");
+		else
+			printf("[%3d]", owner);
+	}
+	printf("\n");
+}
+
+static void print_gpu_plan(const struct mig_gpu *g, const struct mig_gpu_plan *gp)
+{
+	struct mig_placement before[8];
+	int ids[8];
+	for (size_t i = 0; i < g->ngis && i < 8; i++) {
+		before[i] = g->gis[i].placement;
+		ids[i] = (int)g->gis[i].id;
+	}
+	printf("GPU %u: %s: keep %zu GPU and %zu compute instances, destroy %zu and %zu, create %zu and %zu\n", g->index,
+	       g->name, gp->kept_gis, gp->kept_cis, gp->destroyed_gis, gp->destroyed_cis, gp->created_gis,
+	       gp->created_cis);
+	if (g->grid == 0)
+		return;
+	print_row("before", g->grid, before, ids, g->ngis < 8 ? g->ngis : 8);
+	print_row("after", g->grid, gp->after, gp->after_id, gp->nafter);
+}
+
+static json_t *plan_json(const struct cli *c, const struct mig_plan *plan)
+{
+	json_t *gpus = json_array(), *ops = json_array();
+	for (size_t i = 0; i < plan->ngpus; i++) {
+		const struct mig_gpu_plan *gp = &plan->gpus[i];
+		json_t *after = json_array();
+		for (size_t k = 0; k < gp->nafter; k++)
+			json_array_append_new(after, json_pack("{s:o, s:s, s:o}", "gpu_instance",
+							       gp->after_id[k] >= 0 ? json_integer(gp->after_id[k]) : json_null(),
+							       "profile", gp->after_profile[k], "placement",
+							       cli_placement_json(gp->after[k])));
+		json_array_append_new(gpus, json_pack("{s:I, s:s, s:b, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:o}", "index",
+						      (json_int_t)gp->gpu, "uuid", c->node->gpus[gp->gpu].uuid, "changes",
+						      gp->changes, "keep", "gpu_instances", (json_int_t)gp->kept_gis,
+						      "compute_instances", (json_int_t)gp->kept_cis, "destroy", "gpu_instances",
+						      (json_int_t)gp->destroyed_gis, "compute_instances",
+						      (json_int_t)gp->destroyed_cis, "create", "gpu_instances",
+						      (json_int_t)gp->created_gis, "compute_instances", (json_int_t)gp->created_cis,
+						      "after", after));
+	}
+	for (size_t i = 0; i < plan->nops; i++)
+		json_array_append_new(ops, op_json(&plan->ops[i]));
+	return json_pack("{s:o, s:o}", "gpus", gpus, "operations", ops);
+}
+
+static void print_plan(const struct cli *c, const struct mig_plan *plan)
+{
+	for (size_t i = 0; i < plan->ngpus; i++) {
+		const struct mig_gpu_plan *gp = &plan->gpus[i];
+		if (gp->changes)
+			print_gpu_plan(&c->node->gpus[gp->gpu], gp);
+		else
+			printf("GPU %u: %s: already as configured\n", gp->gpu, c->node->gpus[gp->gpu].name);
+	}
+	if (plan->nops) {
+		printf("Operations, in order:\n");
+		for (size_t i = 0; i < plan->nops; i++)
+			print_op(&plan->ops[i], i);
+	}
+}
+
+static void free_all(struct mig_config *config, struct mig_gpu_target *targets, struct mig_plan *plan)
+{
+	mig_plan_free(plan);
+	free(targets);
+	mig_config_free(config);
+}
+
+int cmd_plan(struct cli *c, int argc, char **argv)
+{
+	struct declare_args a = {0};
+	struct mig_config *config;
+	struct mig_gpu_target *targets;
+	struct mig_plan *plan;
+	int r = parse_args("plan", argc, argv, &a, true);
+	if (r)
+		return r;
+	if (make_plan(c, &a, &config, &targets, &plan)) {
+		free_all(config, targets, plan);
+		return EXIT_FAIL;
+	}
+	if (c->json) {
+		json_t *doc = plan_json(c, plan);
+		cli_print_json(doc);
+		json_decref(doc);
+	} else {
+		print_plan(c, plan);
+		if (!plan->nops)
+			printf("Nothing to do.\n");
+	}
+	free_all(config, targets, plan);
+	return EXIT_OK;
+}
+
+int cmd_assert(struct cli *c, int argc, char **argv)
+{
+	struct declare_args a = {0};
+	struct mig_config *config;
+	struct mig_gpu_target *targets;
+	struct mig_plan *plan;
+	int r = parse_args("assert", argc, argv, &a, true);
+	if (r)
+		return r;
+	a.force = true; /* a busy instance is a difference, not an error */
+	if (make_plan(c, &a, &config, &targets, &plan)) {
+		free_all(config, targets, plan);
+		return EXIT_FAIL;
+	}
+	int ret = plan->nops ? EXIT_DIFFERS : EXIT_OK;
+	if (c->json) {
+		json_t *doc = plan_json(c, plan);
+		json_object_set_new(doc, "matches", json_boolean(!plan->nops));
+		cli_print_json(doc);
+		json_decref(doc);
+	} else if (plan->nops) {
+		printf("The GPUs differ from the configuration; applying it would:\n");
+		print_plan(c, plan);
+	} else {
+		printf("Selected MIG configuration currently applied\n");
+	}
+	free_all(config, targets, plan);
+	return ret;
+}
+
+/* ---- apply: lock, journal ---------------------------------------------------------------- */
+
+static void state_dir(char *out, size_t len, const char *name)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0)
+		snprintf(out, len, "/run/migctl/%s", name);
+	else if (xdg && *xdg)
+		snprintf(out, len, "%s/migctl/%s", xdg, name);
+	else
+		snprintf(out, len, "/tmp/migctl-%u/%s", (unsigned int)geteuid(), name);
+}
+
+/* Create the private directory a path lives in; refuse one that others could tamper with. */
+static int private_parent(struct cli *c, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return cli_fail(c, "cannot create %s: %s", dir, strerror(errno));
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return cli_fail(c, "%s is not a directory", dir);
+	if (sb.st_uid != geteuid() || (sb.st_mode & 022))
+		return cli_fail(c, "%s is writable by other users or not ours; refusing to keep the apply lock or "
+				   "journal there (choose another place with MIGCTL_LOCK / MIGCTL_JOURNAL)",
+				dir);
+	return 0;
+}
+
+static int take_lock(struct cli *c, double timeout, int *fd_out)
+{
+	char path[PATH_MAX];
+	const char *env = getenv("MIGCTL_LOCK");
+	if (env && *env)
+		snprintf(path, sizeof(path), "%s", env);
+	else
+		state_dir(path, sizeof(path), "apply.lock");
+	if ((!env || !*env) && private_parent(c, path))
+		return -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cli_fail(c, "cannot open the apply lock %s: %s", path, strerror(errno));
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	bool said = false;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			close(fd);
+			return cli_fail(c, "cannot lock %s: %s", path, strerror(errno));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		char holder[32] = "";
+		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		if (waited >= timeout) {
+			close(fd);
+			return cli_fail(c,
+					"another migctl apply (pid %s) holds %s; gave up after %.0f s (raise --lock-timeout, "
+					"or wait for it)",
+					*holder ? holder : "?", path, timeout);
+		}
+		if (!said && !c->json) {
+			fprintf(stderr, "migctl: waiting for another apply (pid %s) to finish...\n", *holder ? holder : "?");
+			said = true;
+		}
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+		close(fd);
+		return cli_fail(c, "cannot write the apply lock %s: %s", path, strerror(errno));
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+struct journal {
+	char path[PATH_MAX];
+	json_t *doc;
+};
+
+static int journal_write(struct cli *c, struct journal *j)
+{
+	char tmp[PATH_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+	if (json_dump_file(j->doc, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 || rename(tmp, j->path) != 0)
+		return cli_fail(c, "cannot write the apply journal %s: %s", j->path, strerror(errno));
+	return 0;
+}
+
+static void journal_progress(const struct mig_op *op, size_t index, void *arg)
+{
+	struct journal *j = arg;
+	(void)op;
+	json_object_set_new(j->doc, "done", json_integer((json_int_t)index + 1));
+	char tmp[PATH_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+	if (json_dump_file(j->doc, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0)
+		rename(tmp, j->path);
+}
+
+/* A journal left by an apply that did not finish. */
+static void report_interrupted(struct cli *c, const char *path)
+{
+	json_error_t jerr;
+	json_t *old = json_load_file(path, 0, &jerr);
+	if (!old)
+		return;
+	json_int_t done = json_integer_value(json_object_get(old, "done"));
+	size_t total = json_array_size(json_object_get(old, "operations"));
+	const char *started = json_string_value(json_object_get(old, "started"));
+	if (!c->json)
+		printf("An earlier apply (started %s) stopped after %lld of %zu operations; planning again from the GPUs "
+		       "as they are now.\n",
+		       started ? started : "?", (long long)done, total);
+	json_decref(old);
+}
+
+int cmd_apply(struct cli *c, int argc, char **argv)
+{
+	struct declare_args a = {0};
+	struct mig_config *config = NULL;
+	struct mig_gpu_target *targets = NULL;
+	struct mig_plan *plan = NULL;
+	struct journal j = {{0}, NULL};
+	struct mig_error err;
+	int lock = -1, ret = EXIT_FAIL;
+	int r = parse_args("apply", argc, argv, &a, true);
+	if (r)
+		return r;
+
+	if (!a.dry_run && take_lock(c, a.lock_timeout, &lock))
+		return EXIT_FAIL;
+	const char *jenv = getenv("MIGCTL_JOURNAL");
+	if (jenv && *jenv)
+		snprintf(j.path, sizeof(j.path), "%s", jenv);
+	else
+		state_dir(j.path, sizeof(j.path), "journal.json");
+	if (!a.dry_run && access(j.path, F_OK) == 0)
+		report_interrupted(c, j.path);
+
+	if (make_plan(c, &a, &config, &targets, &plan))
+		goto out;
+	if (a.dry_run || plan->nops == 0) {
+		if (c->json) {
+			json_t *doc = plan_json(c, plan);
+			json_object_set_new(doc, "applied", json_false());
+			cli_print_json(doc);
+			json_decref(doc);
+		} else {
+			print_plan(c, plan);
+			printf(plan->nops ? "Dry run: nothing was changed.\n" : "Nothing to do: the GPUs match the configuration.\n");
+		}
+		if (!a.dry_run)
+			unlink(j.path);
+		ret = EXIT_OK;
+		goto out;
+	}
+
+	/* journal: the plan, then progress after every operation */
+	char started[64];
+	time_t now = time(NULL);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	j.doc = plan_json(c, plan);
+	json_object_set_new(j.doc, "config_file", json_string(a.file));
+	json_object_set_new(j.doc, "selected_config", a.set ? json_string(a.set) : json_null());
+	json_object_set_new(j.doc, "started", json_string(started));
+	json_object_set_new(j.doc, "pid", json_integer(getpid()));
+	json_object_set_new(j.doc, "done", json_integer(0));
+	if ((!jenv || !*jenv) && private_parent(c, j.path))
+		goto out;
+	if (journal_write(c, &j))
+		goto out;
+	if (!c->json)
+		print_plan(c, plan);
+
+	size_t done = 0;
+	if (mig_plan_apply(c->ctx, plan, &done, journal_progress, &j, &err)) {
+		cli_fail_err(c, &err);
+		fprintf(stderr, "migctl: %zu of %zu operations were done; run apply again to finish (it plans again from "
+				"the GPUs as they are)\n",
+			done, plan->nops);
+		ret = err.status == MIG_E_PENDING ? EXIT_PENDING : EXIT_FAIL;
+		goto out;
+	}
+
+	/* verify: the node must now match */
+	mig_plan_free(plan);
+	plan = NULL;
+	free(targets);
+	targets = NULL;
+	mig_config_free(config);
+	config = NULL;
+	if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan))
+		goto out;
+	if (plan->nops) {
+		cli_fail(c, "after applying, the GPUs still differ from the configuration (%zu operations left); see "
+			    "'migctl assert -f %s'",
+			 plan->nops, a.file);
+		goto out;
+	}
+	unlink(j.path);
+	if (c->json) {
+		json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations", (json_int_t)done);
+		cli_print_json(doc);
+		json_decref(doc);
+	} else {
+		printf("MIG configuration applied successfully (%zu operations)\n", done);
+	}
+	ret = EXIT_OK;
+out:
+	json_decref(j.doc);
+	free_all(config, targets, plan);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
+/* ---- export ---------------------------------------------------------------- */
+
+struct exported {
+	bool enabled;
+	char keys[16][MIG_PROFILE_MAX];
+	unsigned int counts[16];
+	unsigned int starts[16][8];
+	size_t nkeys;
+	unsigned int devices[64];
+	size_t ndevices;
+};
+
+static void add_key(struct exported *e, const char *key, unsigned int start, bool pin)
+{
+	for (size_t i = 0; i < e->nkeys; i++)
+		if (strcmp(e->keys[i], key) == 0) {
+			if (pin && e->counts[i] < 8)
+				e->starts[i][e->counts[i]] = start;
+			e->counts[i]++;
+			return;
+		}
+	if (e->nkeys == 16)
+		return;
+	snprintf(e->keys[e->nkeys], MIG_PROFILE_MAX, "%s", key);
+	e->starts[e->nkeys][0] = start;
+	e->counts[e->nkeys++] = 1;
+}
+
+static bool same_layout(const struct exported *a, const struct exported *b, bool placements)
+{
+	if (a->enabled != b->enabled || a->nkeys != b->nkeys)
+		return false;
+	for (size_t i = 0; i < a->nkeys; i++) {
+		bool found = false;
+		for (size_t k = 0; k < b->nkeys && !found; k++)
+			found = strcmp(a->keys[i], b->keys[k]) == 0 && a->counts[i] == b->counts[k] &&
+				(!placements || memcmp(a->starts[i], b->starts[k], sizeof(a->starts[i])) == 0);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int scalar(yaml_document_t *d, const char *s)
+{
+	return yaml_document_add_scalar(d, NULL, (yaml_char_t *)s, -1, YAML_ANY_SCALAR_STYLE);
+}
+
+static int quoted(yaml_document_t *d, const char *s)
+{
+	return yaml_document_add_scalar(d, NULL, (yaml_char_t *)s, -1, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+static int number(yaml_document_t *d, unsigned int v)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%u", v);
+	return scalar(d, buf);
+}
+
+static int yaml_out(void *data, unsigned char *buffer, size_t size)
+{
+	return fwrite(buffer, 1, size, data) == size;
+}
+
+int cmd_export(struct cli *c, int argc, char **argv)
+{
+	struct declare_args a = {0};
+	int r = parse_args("export", argc, argv, &a, false);
+	if (r)
+		return r;
+	if (cli_load(c))
+		return EXIT_FAIL;
+
+	struct exported *groups = calloc(c->node->ngpus ? c->node->ngpus : 1, sizeof(*groups));
+	size_t ngroups = 0, skipped = 0;
+	if (!groups)
+		return cli_fail(c, "out of memory");
+	for (size_t i = 0; i < c->node->ngpus; i++) {
+		const struct mig_gpu *g = &c->node->gpus[i];
+		struct exported e;
+		if (!c->selected[i] || g->mode_current == MIG_MODE_UNSUPPORTED)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.enabled = g->mode_current == MIG_MODE_ENABLED;
+		for (size_t k = 0; k < g->ngis; k++) {
+			const struct mig_gi *gi = &g->gis[k];
+			bool whole = gi->ncis == 1;
+			for (size_t x = 0; x < gi->nci_profiles && whole; x++)
+				if (gi->ci_profiles[x].id == gi->cis[0].profile_id)
+					whole = gi->ci_profiles[x].is_default;
+			if (gi->ncis == 0) {
+				skipped++; /* mig-parted's format counts compute instances: a bare GI has no key */
+				continue;
+			}
+			if (whole) {
+				add_key(&e, gi->profile, gi->placement.start, a.placements);
+				continue;
+			}
+			for (size_t x = 0; x < gi->ncis; x++) {
+				char key[MIG_PROFILE_MAX];
+				struct mig_profile_name pn;
+				if (mig_profile_name_parse(gi->profile, &pn, NULL) == 0) {
+					for (size_t y = 0; y < gi->nci_profiles; y++)
+						if (gi->ci_profiles[y].id == gi->cis[x].profile_id)
+							pn.compute_slices = gi->ci_profiles[y].slices;
+					mig_profile_name_format(&pn, key, sizeof(key));
+				} else {
+					snprintf(key, sizeof(key), "%s", gi->cis[x].profile);
+				}
+				add_key(&e, key, gi->placement.start, false);
+			}
+		}
+		size_t k = 0;
+		while (k < ngroups && !same_layout(&groups[k], &e, a.placements))
+			k++;
+		if (k == ngroups)
+			groups[ngroups++] = e;
+		if (groups[k].ndevices < 64)
+			groups[k].devices[groups[k].ndevices++] = g->index;
+	}
+
+	size_t covered = 0;
+	for (size_t k = 0; k < ngroups; k++)
+		covered += groups[k].ndevices;
+	bool all = ngroups == 1 && covered == c->node->ngpus && !c->gpu_selector;
+	if (c->json) {
+		json_t *entries = json_array();
+		for (size_t k = 0; k < ngroups; k++) {
+			const struct exported *e = &groups[k];
+			json_t *devices = json_array(), *profiles = json_object(), *pins = json_object();
+			for (size_t x = 0; x < e->ndevices; x++)
+				json_array_append_new(devices, json_integer(e->devices[x]));
+			json_t *entry = json_pack("{s:o, s:b}", "devices", all ? (json_decref(devices), json_string("all")) : devices,
+						  "mig-enabled", e->enabled);
+			for (size_t x = 0; x < e->nkeys; x++) {
+				json_object_set_new(profiles, e->keys[x], json_integer(e->counts[x]));
+				if (a.placements && !strstr(e->keys[x], "c.")) {
+					json_t *starts = json_array();
+					for (unsigned int y = 0; y < e->counts[x] && y < 8; y++)
+						json_array_append_new(starts, json_integer(e->starts[x][y]));
+					json_object_set_new(pins, e->keys[x], starts);
+				}
+			}
+			if (e->enabled)
+				json_object_set(entry, "mig-devices", profiles);
+			if (json_object_size(pins))
+				json_object_set(entry, "placements", pins);
+			json_decref(profiles);
+			json_decref(pins);
+			json_array_append_new(entries, entry);
+		}
+		json_t *doc = json_pack("{s:s, s:{s:o}}", "version", "v1", "mig-configs", "current", entries);
+		cli_print_json(doc);
+		json_decref(doc);
+		free(groups);
+		return EXIT_OK;
+	}
+
+	yaml_document_t d;
+	if (!yaml_document_initialize(&d, NULL, NULL, NULL, 0, 1)) {
+		free(groups);
+		return cli_fail(c, "out of memory");
+	}
+	int root = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);
+	yaml_document_append_mapping_pair(&d, root, scalar(&d, "version"), scalar(&d, "v1"));
+	int configs = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);
+	yaml_document_append_mapping_pair(&d, root, scalar(&d, "mig-configs"), configs);
+	int entries = yaml_document_add_sequence(&d, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+	yaml_document_append_mapping_pair(&d, configs, scalar(&d, "current"), entries);
+	for (size_t k = 0; k < ngroups; k++) {
+		const struct exported *e = &groups[k];
+		int entry = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);
+		int devices;
+		if (all) {
+			devices = scalar(&d, "all");
+		} else {
+			devices = yaml_document_add_sequence(&d, NULL, YAML_FLOW_SEQUENCE_STYLE);
+			for (size_t x = 0; x < e->ndevices; x++)
+				yaml_document_append_sequence_item(&d, devices, number(&d, e->devices[x]));
+		}
+		yaml_document_append_mapping_pair(&d, entry, scalar(&d, "devices"), devices);
+		yaml_document_append_mapping_pair(&d, entry, scalar(&d, "mig-enabled"), scalar(&d, e->enabled ? "true" : "false"));
+		if (e->enabled) {
+			int profiles = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);
+			for (size_t x = 0; x < e->nkeys; x++)
+				yaml_document_append_mapping_pair(&d, profiles, quoted(&d, e->keys[x]), number(&d, e->counts[x]));
+			yaml_document_append_mapping_pair(&d, entry, scalar(&d, "mig-devices"), profiles);
+			bool any_pins = false; /* GPU-level keys (no "Nc.") can be pinned */
+			for (size_t x = 0; x < e->nkeys && a.placements; x++)
+				any_pins |= strstr(e->keys[x], "c.") == NULL;
+			if (any_pins) {
+				int pins = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);
+				for (size_t x = 0; x < e->nkeys; x++) {
+					if (strstr(e->keys[x], "c."))
+						continue; /* compute-level keys are not pinned */
+					int starts = yaml_document_add_sequence(&d, NULL, YAML_FLOW_SEQUENCE_STYLE);
+					for (unsigned int y = 0; y < e->counts[x] && y < 8; y++)
+						yaml_document_append_sequence_item(&d, starts, number(&d, e->starts[x][y]));
+					yaml_document_append_mapping_pair(&d, pins, quoted(&d, e->keys[x]), starts);
+				}
+				yaml_document_append_mapping_pair(&d, entry, scalar(&d, "placements"), pins);
+			}
+		}
+		yaml_document_append_sequence_item(&d, entries, entry);
+	}
+	free(groups);
+
+	yaml_emitter_t em;
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, yaml_out, stdout);
+	yaml_emitter_set_width(&em, 120);
+	int ok = yaml_emitter_open(&em) && yaml_emitter_dump(&em, &d) && yaml_emitter_close(&em);
+	yaml_emitter_delete(&em);
+	if (!ok)
+		return cli_fail(c, "cannot write the YAML");
+	if (skipped)
+		fprintf(stderr, "migctl: note: %zu GPU instance(s) without a compute instance are not in the export "
+				"(mig-parted's format counts compute instances)\n",
+			skipped);
+	return EXIT_OK;
+}
