@@ -311,6 +311,40 @@ static bool adjustable(const struct mig_gi *gi, const struct mig_target_gi *t, b
 	return true;
 }
 
+/* Match every current GI in mask to a distinct target (exact matches first, busy GIs first,
+ * then GIs whose compute instances change). pair[target] = current index or -1. */
+static bool match_subset(const struct mig_gpu *g, const struct mig_gpu_target *t, unsigned int mask, bool force,
+			 int *pair, size_t *nexact)
+{
+	bool matched[MAX_GIS] = {0};
+	for (size_t i = 0; i < MAX_GIS; i++)
+		pair[i] = -1;
+	*nexact = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t j = 0; j < g->ngis; j++) {
+			if (!(mask & (1u << j)) || matched[j] || busy_gi(&g->gis[j]) != (pass == 0))
+				continue;
+			for (size_t i = 0; i < t->ngis && !matched[j]; i++)
+				if (pair[i] < 0 && exact(&g->gis[j], &t->gis[i])) {
+					pair[i] = (int)j;
+					matched[j] = true;
+					(*nexact)++;
+				}
+		}
+	for (size_t j = 0; j < g->ngis; j++) {
+		if (!(mask & (1u << j)) || matched[j])
+			continue;
+		for (size_t i = 0; i < t->ngis && !matched[j]; i++)
+			if (pair[i] < 0 && adjustable(&g->gis[j], &t->gis[i], force)) {
+				pair[i] = (int)j;
+				matched[j] = true;
+			}
+		if (!matched[j])
+			return false;
+	}
+	return true;
+}
+
 static int busy_blocker(struct planner *p, const struct mig_gpu *g, const struct mig_gi *gi, const char *why)
 {
 	for (size_t i = 0; i < gi->ncis; i++)
@@ -387,59 +421,53 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 			if (busy_gi(&g->gis[j]) && !force)
 				return busy_blocker(p, g, &g->gis[j], "disabling MIG would destroy it");
 	} else if (enabled_now) {
-		/* exact matches first, busy ones before idle ones so they are the ones kept */
-		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < t->ngis; i++)
-				for (size_t j = 0; j < g->ngis && pair[i] < 0; j++)
-					if (!taken[j] && busy_gi(&g->gis[j]) == (pass == 0) && exact(&g->gis[j], &t->gis[i])) {
-						pair[i] = (int)j;
-						taken[j] = true;
-					}
-		/* then GIs of the right profile whose compute instances change */
-		for (size_t i = 0; i < t->ngis; i++)
-			for (size_t j = 0; j < g->ngis && pair[i] < 0; j++)
-				if (!taken[j] && adjustable(&g->gis[j], &t->gis[i], force)) {
-					pair[i] = (int)j;
-					taken[j] = true;
-				}
+		/* Which current GPU instances to keep: the largest set that can each be matched to a
+		 * distinct target and leaves room for the rest, preferring exact matches. Busy ones
+		 * must be in it. At most 8 GPU instances make this a search over 256 sets. */
+		unsigned int busy = 0, full = (1u << g->ngis) - 1;
 		for (size_t j = 0; j < g->ngis; j++)
-			if (!taken[j] && busy_gi(&g->gis[j]) && !force)
-				return busy_blocker(p, g, &g->gis[j], "the target has no place for it");
-		/* keep as many as fit: drop idle kept GIs, fewest first, until the new ones fit */
-		if (place_new(g, t, pair, at)) {
-			size_t idle[MAX_GIS], nidle = 0;
-			bool found = false;
-			for (size_t i = 0; i < t->ngis; i++)
-				if (pair[i] >= 0 && (!busy_gi(&g->gis[pair[i]]) || force))
-					idle[nidle++] = i;
-			for (size_t drop = 1; drop <= nidle && !found; drop++) {
-				for (unsigned int mask = 1; mask < (1u << nidle) && !found; mask++) {
-					if ((size_t)__builtin_popcount(mask) != drop)
-						continue;
-					int trial[MAX_GIS];
-					memcpy(trial, pair, sizeof(trial));
-					for (size_t b = 0; b < nidle; b++)
-						if (mask & (1u << b))
-							trial[idle[b]] = -1;
-					if (place_new(g, t, trial, at) == 0) {
-						for (size_t b = 0; b < nidle; b++)
-							if (mask & (1u << b)) {
-								taken[pair[idle[b]]] = false;
-								pair[idle[b]] = -1;
-							}
-						found = true;
-					}
+			if (busy_gi(&g->gis[j]) && !force)
+				busy |= 1u << j;
+		bool found = false;
+		size_t best_exact = 0;
+		int best_pair[MAX_GIS];
+		struct mig_placement best_at[MAX_GIS];
+		for (int size = (int)g->ngis; size >= 0 && !found; size--) {
+			for (unsigned int mask = 0; mask <= full; mask++) {
+				int trial[MAX_GIS];
+				size_t nexact;
+				if ((int)__builtin_popcount(mask) != size || (mask & busy) != busy ||
+				    !match_subset(g, t, mask, force, trial, &nexact))
+					continue;
+				if (place_new(g, t, trial, at) != 0)
+					continue;
+				if (!found || nexact > best_exact) {
+					found = true;
+					best_exact = nexact;
+					memcpy(best_pair, trial, sizeof(best_pair));
+					memcpy(best_at, at, sizeof(best_at));
 				}
-			}
-			if (!found) {
-				for (size_t j = 0; j < g->ngis; j++)
-					if (busy_gi(&g->gis[j]))
-						return busy_blocker(p, g, &g->gis[j],
-								    "the target does not fit beside it");
-				return mig_error_set(p->err, MIG_E_INVALID, "the target layout does not fit on GPU %u",
-						     g->index);
 			}
 		}
+		if (!found) {
+			for (size_t j = 0; j < g->ngis; j++)
+				if (busy & (1u << j)) {
+					bool alone_fits = false;
+					int trial[MAX_GIS];
+					size_t nexact;
+					alone_fits = match_subset(g, t, 1u << j, force, trial, &nexact) &&
+						     place_new(g, t, trial, at) == 0;
+					return busy_blocker(p, g, &g->gis[j],
+							    alone_fits ? "the target does not fit beside it and the other busy instances"
+								       : "the target has no place for it");
+				}
+			return mig_error_set(p->err, MIG_E_INVALID, "the target layout does not fit on GPU %u", g->index);
+		}
+		memcpy(pair, best_pair, sizeof(pair));
+		memcpy(at, best_at, sizeof(at));
+		for (size_t i = 0; i < t->ngis; i++)
+			if (pair[i] >= 0)
+				taken[pair[i]] = true;
 	} else if (place_new(g, t, pair, at)) {
 		return mig_error_set(p->err, MIG_E_INVALID, "the target layout does not fit on GPU %u", g->index);
 	}
