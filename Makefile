@@ -69,7 +69,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
 	$(BENCH_BIN)
 
-.PHONY: all deps check asan valgrind clean install test-only demo bench
+.PHONY: all deps check asan valgrind clean install install-systemd test-only demo bench
 .DEFAULT_GOAL := all
 # Keep the objects of pattern-built programs, so a second make rebuilds nothing.
 .SECONDARY:
@@ -166,6 +166,12 @@ install: all
 	install -m 0644 $(SIM_LIB) $(DESTDIR)$(PREFIX)/lib/migctl/libnvidia-ml.so.1
 	install -m 0644 man/migctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/migctl.8
 	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
+
+install-systemd: install
+	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/default
+	sed 's|/usr/local/bin/migctl|$(PREFIX)/bin/migctl|' deploy/systemd/migctl.service \
+		> $(DESTDIR)/etc/systemd/system/migctl.service
+	[ -e $(DESTDIR)/etc/default/migctl ] || install -m 0644 deploy/systemd/migctl.default $(DESTDIR)/etc/default/migctl
 
 clean:
 	rm -rf $(BUILD)

@@ -20,10 +20,12 @@
 #include <yaml.h>
 
 #include "cli.h"
+#include "hooks.h"
 
 struct declare_args {
 	const char *file;
 	const char *set;
+	const char *hooks;
 	bool dry_run;
 	bool force;
 	bool placements;
@@ -40,6 +42,8 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 			a->file = argv[++i];
 		else if ((strcmp(s, "-c") == 0 || strcmp(s, "--selected-config") == 0) && v)
 			a->set = argv[++i];
+		else if ((strcmp(s, "-k") == 0 || strcmp(s, "--hooks-file") == 0) && v && strcmp(cmd, "apply") == 0)
+			a->hooks = argv[++i];
 		else if (strcmp(s, "--dry-run") == 0 && strcmp(cmd, "apply") == 0)
 			a->dry_run = true;
 		else if (strcmp(s, "--force") == 0 && (strcmp(cmd, "apply") == 0 || strcmp(cmd, "plan") == 0))
@@ -58,6 +62,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 		a->file = getenv("MIGCTL_CONFIG_FILE");
 	if (!a->set)
 		a->set = getenv("MIGCTL_SELECTED_CONFIG");
+	if (!a->hooks && strcmp(cmd, "apply") == 0)
+		a->hooks = getenv("MIGCTL_HOOKS_FILE");
+	if (a->hooks && !*a->hooks)
+		a->hooks = NULL;
 	if (needs_file && !a->file)
 		return cli_usage("%s: which config file? -f FILE (or - for standard input, or $MIGCTL_CONFIG_FILE)", cmd);
 	return 0;
@@ -444,13 +452,33 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	struct mig_plan *plan = NULL;
 	struct journal j = {{0}, NULL};
 	struct mig_error err;
+	struct hooks hooks = {{0}, NULL, {NULL}};
+	bool hooks_started = false;
 	int lock = -1, ret = EXIT_FAIL;
+	char env_file[PATH_MAX + 32], env_set[300];
+	const char *hook_env[3];
 	int r = parse_args("apply", argc, argv, &a, true);
 	if (r)
 		return r;
+	snprintf(env_file, sizeof(env_file), "MIGCTL_CONFIG_FILE=%s", a.file);
+	snprintf(env_set, sizeof(env_set), "MIGCTL_SELECTED_CONFIG=%s", a.set ? a.set : "");
+	hook_env[0] = env_file;
+	hook_env[1] = env_set;
+	hook_env[2] = NULL;
+	if (a.hooks && hooks_load(a.hooks, &hooks, &err))
+		return cli_fail_err(c, &err);
 
-	if (!a.dry_run && take_lock(c, a.lock_timeout, &lock))
+	if (!a.dry_run && take_lock(c, a.lock_timeout, &lock)) {
+		hooks_free(&hooks);
 		return EXIT_FAIL;
+	}
+	if (!a.dry_run) {
+		hooks_started = true;
+		if (hooks_run(&hooks, HOOK_APPLY_START, hook_env, &err)) {
+			cli_fail_err(c, &err);
+			goto out;
+		}
+	}
 	const char *jenv = getenv("MIGCTL_JOURNAL");
 	if (jenv && *jenv)
 		snprintf(j.path, sizeof(j.path), "%s", jenv);
@@ -494,6 +522,18 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	if (!c->json)
 		print_plan(c, plan);
 
+	bool mode_ops = false, config_ops = false;
+	for (size_t i = 0; i < plan->nops; i++) {
+		bool mode = plan->ops[i].kind == MIG_OP_ENABLE_MIG || plan->ops[i].kind == MIG_OP_DISABLE_MIG;
+		mode_ops |= mode;
+		config_ops |= !mode;
+	}
+	if ((mode_ops && hooks_run(&hooks, HOOK_PRE_APPLY_MODE, hook_env, &err)) ||
+	    (config_ops && hooks_run(&hooks, HOOK_PRE_APPLY_CONFIG, hook_env, &err))) {
+		cli_fail_err(c, &err);
+		goto out;
+	}
+
 	size_t done = 0;
 	if (mig_plan_apply(c->ctx, plan, &done, journal_progress, &j, &err)) {
 		cli_fail_err(c, &err);
@@ -529,6 +569,14 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	}
 	ret = EXIT_OK;
 out:
+	if (hooks_started) {
+		char status[64];
+		snprintf(status, sizeof(status), "MIGCTL_APPLY_STATUS=%s", ret == EXIT_OK ? "success" : "failure");
+		const char *exit_env[] = {env_file, env_set, status, NULL};
+		if (hooks_run(&hooks, HOOK_APPLY_EXIT, exit_env, &err) && ret == EXIT_OK)
+			ret = cli_fail_err(c, &err);
+	}
+	hooks_free(&hooks);
 	json_decref(j.doc);
 	free_all(config, targets, plan);
 	if (lock >= 0)

@@ -37,7 +37,7 @@ static const struct command {
 	 "nvidia-smi mig's own spelling and wording"},
 	{"plan", cmd_plan, "-f FILE [-c CONFIG] [--force]",
 	 "show what apply would do for a mig-parted config, with each changed GPU before and after"},
-	{"apply", cmd_apply, "-f FILE [-c CONFIG] [--dry-run] [--force] [--lock-timeout SECONDS]",
+	{"apply", cmd_apply, "-f FILE [-c CONFIG] [--dry-run] [--force] [--lock-timeout SECONDS] [-k HOOKS]",
 	 "bring the GPUs to a mig-parted config, keeping every instance the config still contains"},
 	{"assert", cmd_assert, "-f FILE [-c CONFIG]",
 	 "exit 0 when the GPUs match the config, 4 when they differ (printing how)"},
