@@ -136,7 +136,8 @@ static int report_created(struct cli *c, struct planned *plan, size_t n, bool nv
 		else
 			printf("Created compute instance %u (%s) in GPU instance %u on GPU %u: MIG device %s\n", ci->id,
 			       ci->profile, p->gi_id, p->gpu, ci->uuid);
-		used += (size_t)snprintf(devices + used, used < sizeof(devices) ? sizeof(devices) - used : 0, "%s%s",
+		if (used < sizeof(devices))
+			used += (size_t)snprintf(devices + used, sizeof(devices) - used, "%s%s",
 					 used ? "," : "", ci->uuid);
 	}
 	if (c->json) {

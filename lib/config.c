@@ -119,6 +119,14 @@ fail:
 		   s);
 }
 
+/* "00000000:07:00.0", "0000:07:00.0" or "07:00.0" */
+static bool looks_like_bus_id(const char *s)
+{
+	unsigned int a, b, d, f;
+	char tail;
+	return sscanf(s, "%x:%x:%x.%x%c", &a, &b, &d, &f, &tail) == 4 || sscanf(s, "%x:%x.%x%c", &b, &d, &f, &tail) == 3;
+}
+
 static int parse_devices(struct parse *p, const yaml_node_t *n, struct mig_config_entry *e)
 {
 	const char *s = scalar(n);
@@ -148,7 +156,7 @@ static int parse_devices(struct parse *p, const yaml_node_t *n, struct mig_confi
 			if (parse_uint(p, item, "a GPU index", 255, &e->indices[e->nindices]))
 				return -1;
 			e->nindices++;
-		} else if (strncasecmp(v, "GPU-", 4) == 0 || strchr(v, ':')) {
+		} else if ((strncasecmp(v, "GPU-", 4) == 0 && strlen(v) == 40) || looks_like_bus_id(v)) {
 			e->ids[e->nids] = strdup(v);
 			if (!e->ids[e->nids++])
 				return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
@@ -211,6 +219,10 @@ static int parse_placements(struct parse *p, const yaml_node_t *n, struct mig_co
 				cp = &e->profiles[i];
 		if (!cp)
 			return bad(p, k, "placements names '%s', which mig-devices does not ask for", name);
+		if (cp->parsed.compute_slices)
+			return bad(p, k, "placements pin GPU instances; '%s' names compute instances", name);
+		if (cp->starts)
+			return bad(p, k, "the placements of '%s' are given twice", name);
 		if (v->type != YAML_SEQUENCE_NODE)
 			return bad(p, v, "the placements of '%s' are a list of start slices, e.g. [0, 4]", name);
 		size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
@@ -311,9 +323,11 @@ static int parse_root(struct parse *p, struct mig_config *c)
 	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
 		const char *key = scalar(k);
-		if (key && strcmp(key, "version") == 0 && !version)
+		if (key && ((strcmp(key, "version") == 0 && version) || (strcmp(key, "mig-configs") == 0 && configs)))
+			return bad(p, k, "'%s' is given twice", key);
+		if (key && strcmp(key, "version") == 0)
 			version = v;
-		else if (key && strcmp(key, "mig-configs") == 0 && !configs)
+		else if (key && strcmp(key, "mig-configs") == 0)
 			configs = v;
 		else
 			return bad(p, k, "unexpected field '%s' at the top level; expected version and mig-configs",
@@ -473,8 +487,8 @@ const struct mig_config_set *mig_config_find(const struct mig_config *c, const c
 	for (size_t i = 0; i < c->nsets; i++) {
 		if (name && strcmp(c->sets[i].name, name) == 0)
 			return &c->sets[i];
-		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s%s", i ? ", " : "",
-					 c->sets[i].name);
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", c->sets[i].name);
 	}
 	if (!name && c->nsets == 1)
 		return &c->sets[0];

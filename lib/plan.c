@@ -155,8 +155,8 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 
 	for (size_t i = 0; i < t->ngis; i++) {
 		const struct mig_target_gi *gi = &t->gis[i];
-		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s%s", i ? "," : "",
-					 gi->profile);
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", gi->profile);
 		for (size_t k = 0; k < g->nprofiles; k++)
 			if (g->profiles[k].id == gi->profile_id) {
 				if (gi->pinned) {

@@ -114,8 +114,8 @@ const struct mig_gi_profile *mig_gpu_find_profile(const struct mig_gpu *gpu, con
 			return p;
 		if (parsed && (!nearest || distance(&want, &p->parsed) < distance(&want, &nearest->parsed)))
 			nearest = p;
-		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s%s (%u)",
-					 i ? ", " : "", p->name, p->id);
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s (%u)", i ? ", " : "", p->name, p->id);
 	}
 	if (!numeric && !parsed) {
 		mig_error_set(err, MIG_E_INVALID, "%s; the profiles of GPU %u (%s) are: %s", perr.msg, gpu->index,
