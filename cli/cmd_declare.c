@@ -29,6 +29,7 @@ struct declare_args {
 	bool dry_run;
 	bool force;
 	bool placements;
+	bool reset_pending;
 	double lock_timeout;
 };
 
@@ -46,6 +47,8 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 			a->hooks = argv[++i];
 		else if (strcmp(s, "--dry-run") == 0 && strcmp(cmd, "apply") == 0)
 			a->dry_run = true;
+		else if (strcmp(s, "--reset-pending") == 0 && strcmp(cmd, "apply") == 0)
+			a->reset_pending = true;
 		else if (strcmp(s, "--force") == 0 && (strcmp(cmd, "apply") == 0 || strcmp(cmd, "plan") == 0))
 			a->force = true;
 		else if (strcmp(s, "--placements") == 0 && strcmp(cmd, "export") == 0)
@@ -427,6 +430,41 @@ static void journal_progress(const struct mig_op *op, size_t index, void *arg)
 		rename(tmp, j->path);
 }
 
+/* Reset one GPU whose MIG mode change is pending: $MIGCTL_RESET_COMMAND, with {index} and
+ * {pci} replaced, else "nvidia-smi --gpu-reset -i {pci}". Only that GPU is reset. */
+static int reset_gpu(struct cli *c, const struct mig_gpu *g)
+{
+	const char *tmpl = getenv("MIGCTL_RESET_COMMAND");
+	char cmd[1024], idx[16];
+	size_t used = 0;
+	if (!tmpl || !*tmpl)
+		tmpl = "nvidia-smi --gpu-reset -i {pci}";
+	snprintf(idx, sizeof(idx), "%u", g->index);
+	for (const char *s = tmpl; *s && used + 1 < sizeof(cmd);) {
+		const char *sub = NULL;
+		size_t skip = 0;
+		if (strncmp(s, "{index}", 7) == 0)
+			sub = idx, skip = 7;
+		else if (strncmp(s, "{pci}", 5) == 0)
+			sub = g->pci_bus_id, skip = 5;
+		if (sub) {
+			used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, "%s", sub);
+			s += skip;
+		} else {
+			cmd[used++] = *s++;
+		}
+	}
+	cmd[used < sizeof(cmd) ? used : sizeof(cmd) - 1] = '\0';
+	if (!c->json)
+		printf("Resetting GPU %u (%s): %s\n", g->index, g->pci_bus_id, cmd);
+	fflush(NULL);
+	int rc = system(cmd);
+	if (rc != 0)
+		return cli_fail(c, "resetting GPU %u failed (%s exited %d); its MIG mode change stays pending", g->index, cmd,
+				rc);
+	return 0;
+}
+
 /* A journal left by an apply that did not finish. */
 static void report_interrupted(struct cli *c, const char *path)
 {
@@ -535,12 +573,50 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	}
 
 	size_t done = 0;
-	if (mig_plan_apply(c->ctx, plan, &done, journal_progress, &j, &err)) {
+	bool *pending = calloc(c->node->ngpus ? c->node->ngpus : 1, sizeof(bool));
+	if (!pending) {
+		cli_fail(c, "out of memory");
+		goto out;
+	}
+	int rc = mig_plan_apply(c->ctx, plan, &done, pending, journal_progress, &j, &err);
+	if (rc && err.status == MIG_E_PENDING && a.reset_pending) {
+		/* reset only the GPUs left pending, then plan and apply again from what they are now */
+		bool reset_ok = true;
+		for (size_t i = 0; i < c->node->ngpus && reset_ok; i++)
+			if (pending[i])
+				reset_ok = reset_gpu(c, &c->node->gpus[i]) == 0;
+		if (!reset_ok) {
+			free(pending);
+			goto out;
+		}
+		mig_plan_free(plan);
+		plan = NULL;
+		free(targets);
+		targets = NULL;
+		mig_config_free(config);
+		config = NULL;
+		size_t more = 0;
+		memset(pending, 0, c->node->ngpus * sizeof(bool));
+		if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan)) {
+			free(pending);
+			goto out;
+		}
+		rc = mig_plan_apply(c->ctx, plan, &more, pending, journal_progress, &j, &err);
+		done += more;
+	}
+	free(pending);
+	if (rc) {
 		cli_fail_err(c, &err);
-		fprintf(stderr, "migctl: %zu of %zu operations were done; run apply again to finish (it plans again from "
-				"the GPUs as they are)\n",
-			done, plan->nops);
-		ret = err.status == MIG_E_PENDING ? EXIT_PENDING : EXIT_FAIL;
+		if (err.status == MIG_E_PENDING) {
+			if (!a.reset_pending)
+				fprintf(stderr, "migctl: stop what uses those GPUs and run apply again, or add --reset-pending to "
+						"reset only them\n");
+			ret = EXIT_PENDING;
+		} else {
+			fprintf(stderr, "migctl: %zu of %zu operations were done; run apply again to finish (it plans again "
+					"from the GPUs as they are)\n",
+				done, plan->nops);
+		}
 		goto out;
 	}
 

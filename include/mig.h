@@ -385,9 +385,12 @@ int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targ
 void mig_plan_free(struct mig_plan *plan);
 
 /* Carry out a plan's operations in order. *done counts the operations completed (also on
- * failure); progress, when given, is called after each. An interrupted apply is finished by
- * planning again from the node as it is: kept instances stay kept. */
-int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done,
+ * failure); progress, when given, is called after each. A GPU whose MIG mode change stays
+ * pending (in use, reset required) has its remaining operations skipped while the other
+ * GPUs go on; pending[gpu] is set for it (when pending is given) and the call then fails
+ * with MIG_E_PENDING. An interrupted apply is finished by planning again from the node as
+ * it is: kept instances stay kept. */
+int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
 		   void (*progress)(const struct mig_op *op, size_t index, void *arg), void *arg, struct mig_error *err);
 
 /* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id

@@ -614,10 +614,13 @@ static unsigned int ci_profile_for_slices(unsigned int slices)
 	return slices < 9 ? by_slices[slices] : 0;
 }
 
-int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done,
+int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
 		   void (*progress)(const struct mig_op *op, size_t index, void *arg), void *arg, struct mig_error *err)
 {
 	unsigned int *new_ids = calloc(plan->nops ? plan->nops : 1, sizeof(*new_ids));
+	unsigned long long waiting = 0; /* GPUs whose mode change is pending (bit per GPU) */
+	size_t nwaiting = 0;
+	char which[256] = "";
 	int ret = 0;
 	if (!new_ids)
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
@@ -625,6 +628,8 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 	for (size_t i = 0; i < plan->nops && ret == 0; i++) {
 		const struct mig_op *op = &plan->ops[i];
 		struct mig_mode_result res;
+		if (op->gpu < 64 && (waiting & (1ull << op->gpu)))
+			continue;
 		switch (op->kind) {
 		case MIG_OP_DESTROY_CI:
 			ret = mig_ci_destroy(ctx, op->gpu, op->gi_id, op->ci_id, err);
@@ -636,14 +641,17 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 		case MIG_OP_ENABLE_MIG: {
 			bool enable = op->kind == MIG_OP_ENABLE_MIG;
 			ret = mig_gpu_set_mig_mode(ctx, op->gpu, enable, &res, err);
-			if (ret == 0 && res.current != (enable ? MIG_MODE_ENABLED : MIG_MODE_DISABLED))
-				ret = mig_error_set(err, MIG_E_PENDING,
-						    "MIG mode %s on GPU %u is pending (%s); the GPU must be idle or reset "
-						    "before its instances can be changed",
-						    enable ? "enable" : "disable", op->gpu,
-						    res.activation == NVML_ERROR_RESET_REQUIRED ? "reset required" : "in use");
-			if (ret && err && err->status == MIG_E_PENDING)
-				err->nvml = res.activation;
+			if (ret == 0 && res.current != (enable ? MIG_MODE_ENABLED : MIG_MODE_DISABLED)) {
+				/* the rest of this GPU waits; the others go on */
+				if (op->gpu < 64)
+					waiting |= 1ull << op->gpu;
+				if (pending)
+					pending[op->gpu] = true;
+				size_t used = strlen(which);
+				snprintf(which + used, sizeof(which) - used, "%sGPU %u (%s)", nwaiting++ ? ", " : "", op->gpu,
+					 res.activation == NVML_ERROR_RESET_REQUIRED ? "reset required" : "in use");
+				continue;
+			}
 			break;
 		}
 		case MIG_OP_CREATE_GI:
@@ -667,5 +675,10 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 		}
 	}
 	free(new_ids);
+	if (ret == 0 && nwaiting)
+		ret = mig_error_set(err, MIG_E_PENDING,
+				    "the MIG mode change is pending on %s; those GPUs must be idle or reset before their "
+				    "instances can be changed (the other GPUs were done)",
+				    which);
 	return ret;
 }
