@@ -164,7 +164,9 @@ install: all
 	install -m 0755 $(MIGCTL) $(DESTDIR)$(PREFIX)/bin/migctl
 	install -m 0755 $(MIGSIM) $(DESTDIR)$(PREFIX)/bin/migsim
 	install -m 0644 $(SIM_LIB) $(DESTDIR)$(PREFIX)/lib/migctl/libnvidia-ml.so.1
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/migctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/migctl.8
+	install -m 0644 man/migctl-config.5 $(DESTDIR)$(PREFIX)/share/man/man5/migctl-config.5
 	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
 
 install-systemd: install

@@ -10,11 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -39,9 +41,9 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if ((strcmp(s, "-f") == 0 || strcmp(s, "--config-file") == 0) && v)
+		if ((strcmp(s, "-f") == 0 || strcmp(s, "--config-file") == 0) && v && strcmp(cmd, "export") != 0)
 			a->file = argv[++i];
-		else if ((strcmp(s, "-c") == 0 || strcmp(s, "--selected-config") == 0) && v)
+		else if ((strcmp(s, "-c") == 0 || strcmp(s, "--selected-config") == 0) && v && strcmp(cmd, "export") != 0)
 			a->set = argv[++i];
 		else if ((strcmp(s, "-k") == 0 || strcmp(s, "--hooks-file") == 0) && v && strcmp(cmd, "apply") == 0)
 			a->hooks = argv[++i];
@@ -56,15 +58,16 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 		else if (strcmp(s, "--lock-timeout") == 0 && v && strcmp(cmd, "apply") == 0) {
 			char *end;
 			a->lock_timeout = strtod(argv[++i], &end);
-			if (*end || a->lock_timeout < 0)
+			if (*end || !isfinite(a->lock_timeout) || a->lock_timeout < 0 || a->lock_timeout > 86400)
 				return cli_usage("apply: --lock-timeout takes seconds, e.g. 60 (got '%s')", argv[i]);
 		} else
 			return cli_usage("%s: unknown or incomplete argument '%s'", cmd, s);
 	}
-	if (!a->file && needs_file)
-		a->file = getenv("MIGCTL_CONFIG_FILE");
-	if (!a->set)
-		a->set = getenv("MIGCTL_SELECTED_CONFIG");
+	const char *env_file = getenv("MIGCTL_CONFIG_FILE"), *env_set = getenv("MIGCTL_SELECTED_CONFIG");
+	if (!a->file && needs_file && env_file && *env_file)
+		a->file = env_file;
+	if (!a->set && env_set && *env_set)
+		a->set = env_set;
 	if (!a->hooks && strcmp(cmd, "apply") == 0)
 		a->hooks = getenv("MIGCTL_HOOKS_FILE");
 	if (a->hooks && !*a->hooks)
@@ -81,10 +84,10 @@ static int make_plan(struct cli *c, const struct declare_args *a, struct mig_con
 	struct mig_error err;
 	const struct mig_config_set *set;
 
-	*config = NULL;
 	*targets = NULL;
 	*plan = NULL;
-	if (mig_config_load(a->file, config, &err)) {
+	/* a config already read is reused: standard input can be read only once */
+	if (!*config && mig_config_load(a->file, config, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}
@@ -267,7 +270,7 @@ static void free_all(struct mig_config *config, struct mig_gpu_target *targets, 
 int cmd_plan(struct cli *c, int argc, char **argv)
 {
 	struct declare_args a = {0};
-	struct mig_config *config;
+	struct mig_config *config = NULL;
 	struct mig_gpu_target *targets;
 	struct mig_plan *plan;
 	int r = parse_args("plan", argc, argv, &a, true);
@@ -293,7 +296,7 @@ int cmd_plan(struct cli *c, int argc, char **argv)
 int cmd_assert(struct cli *c, int argc, char **argv)
 {
 	struct declare_args a = {0};
-	struct mig_config *config;
+	struct mig_config *config = NULL;
 	struct mig_gpu_target *targets;
 	struct mig_plan *plan;
 	int r = parse_args("assert", argc, argv, &a, true);
@@ -384,7 +387,7 @@ static int take_lock(struct cli *c, double timeout, int *fd_out)
 		if (waited >= timeout) {
 			close(fd);
 			return cli_fail(c,
-					"another migctl apply (pid %s) holds %s; gave up after %.0f s (raise --lock-timeout, "
+					"another migctl apply (pid %s) holds %s; gave up after %.1f s (raise --lock-timeout, "
 					"or wait for it)",
 					*holder ? holder : "?", path, timeout);
 		}
@@ -408,13 +411,29 @@ static int take_lock(struct cli *c, double timeout, int *fd_out)
 struct journal {
 	char path[PATH_MAX];
 	json_t *doc;
+	size_t done;
 };
 
-static int journal_write(struct cli *c, struct journal *j)
+/* Replace the journal atomically, private to its owner. */
+static int journal_save(struct journal *j)
 {
 	char tmp[PATH_MAX + 16];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-	if (json_dump_file(j->doc, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 || rename(tmp, j->path) != 0)
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int r = json_dumpfd(j->doc, fd, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	if (close(fd) != 0 || r != 0 || rename(tmp, j->path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int journal_write(struct cli *c, struct journal *j)
+{
+	if (journal_save(j))
 		return cli_fail(c, "cannot write the apply journal %s: %s", j->path, strerror(errno));
 	return 0;
 }
@@ -423,11 +442,9 @@ static void journal_progress(const struct mig_op *op, size_t index, void *arg)
 {
 	struct journal *j = arg;
 	(void)op;
-	json_object_set_new(j->doc, "done", json_integer((json_int_t)index + 1));
-	char tmp[PATH_MAX + 16];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-	if (json_dump_file(j->doc, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0)
-		rename(tmp, j->path);
+	(void)index;
+	json_object_set_new(j->doc, "done", json_integer((json_int_t)++j->done));
+	journal_save(j);
 }
 
 /* Reset one GPU whose MIG mode change is pending: $MIGCTL_RESET_COMMAND, with {index} and
@@ -460,8 +477,8 @@ static int reset_gpu(struct cli *c, const struct mig_gpu *g)
 	fflush(NULL);
 	int rc = system(cmd);
 	if (rc != 0)
-		return cli_fail(c, "resetting GPU %u failed (%s exited %d); its MIG mode change stays pending", g->index, cmd,
-				rc);
+		return cli_fail(c, "resetting GPU %u failed (%s %s %d); its MIG mode change stays pending", g->index, cmd,
+				WIFEXITED(rc) ? "exited" : "was killed by signal", WIFEXITED(rc) ? WEXITSTATUS(rc) : WTERMSIG(rc));
 	return 0;
 }
 
@@ -488,7 +505,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	struct mig_config *config = NULL;
 	struct mig_gpu_target *targets = NULL;
 	struct mig_plan *plan = NULL;
-	struct journal j = {{0}, NULL};
+	struct journal j = {{0}, NULL, 0};
 	struct mig_error err;
 	struct hooks hooks = {{0}, NULL, {NULL}};
 	bool hooks_started = false;
@@ -593,8 +610,6 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		plan = NULL;
 		free(targets);
 		targets = NULL;
-		mig_config_free(config);
-		config = NULL;
 		size_t more = 0;
 		memset(pending, 0, c->node->ngpus * sizeof(bool));
 		if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan)) {
@@ -625,8 +640,6 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	plan = NULL;
 	free(targets);
 	targets = NULL;
-	mig_config_free(config);
-	config = NULL;
 	if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan))
 		goto out;
 	if (plan->nops) {
@@ -637,7 +650,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	}
 	unlink(j.path);
 	if (c->json) {
-		json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations", (json_int_t)done);
+		json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
 		cli_print_json(doc);
 		json_decref(doc);
 	} else {
@@ -816,6 +829,10 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		cli_print_json(doc);
 		json_decref(doc);
 		free(groups);
+		if (skipped)
+			fprintf(stderr, "migctl: note: %zu GPU instance(s) without a compute instance are not in the export "
+					"(mig-parted's format counts compute instances)\n",
+				skipped);
 		return EXIT_OK;
 	}
 

@@ -144,6 +144,10 @@ int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 			bad(err, path, v, "hook point %s takes a list of commands", points[point]);
 			goto out;
 		}
+		if (h->point[point]) {
+			bad(err, path, k, "hook point %s is given twice", points[point]);
+			goto out;
+		}
 		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 			yaml_node_t *cmd = yaml_document_get_node(h->doc, *it);
 			if (cmd->type != YAML_MAPPING_NODE) {
@@ -245,6 +249,8 @@ int hooks_run(struct hooks *h, enum hook_point point, const char *const *extra_e
 		if (pid < 0)
 			return snprintf(err->msg, sizeof(err->msg), "hook %s: cannot fork: %s", points[point], strerror(errno)), -1;
 		if (pid == 0) {
+			/* a hook's output must not mix into migctl's (--json) */
+			dup2(2, 1);
 			if (workdir && chdir(workdir) != 0)
 				_exit(126);
 			execve(command, argv, envp);

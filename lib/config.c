@@ -401,6 +401,21 @@ int mig_config_parse(const char *text, size_t len, const char *file, struct mig_
 		return -1;
 	}
 	ret = parse_root(&p, c);
+	if (ret == 0) {
+		yaml_document_t next;
+		if (!yaml_parser_load(&parser, &next)) {
+			ret = mig_error_set(err, MIG_E_INVALID, "%s:%zu:%zu: %s", p.file, parser.problem_mark.line + 1,
+					    parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML syntax error");
+		} else {
+			yaml_node_t *extra = yaml_document_get_root_node(&next);
+			if (extra)
+				ret = mig_error_set(err, MIG_E_INVALID,
+						    "%s:%zu:%zu: a second YAML document; a config file holds one (merge them "
+						    "under one mig-configs)",
+						    p.file, extra->start_mark.line + 1, extra->start_mark.column + 1);
+			yaml_document_delete(&next);
+		}
+	}
 	yaml_document_delete(&p.doc);
 	yaml_parser_delete(&parser);
 	if (ret) {

@@ -91,6 +91,12 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 		if (!p)
 			return mig_error_set(err, MIG_E_NOT_FOUND, "%s:%u:%u: %s", c->file, cp->where.line, cp->where.column,
 					     perr.msg);
+		unsigned int cs = cp->parsed.compute_slices;
+		if (cs && !(cs <= p->slices && (cs == p->slices || 2 * cs <= p->slices + 1)))
+			return mig_error_set(err, MIG_E_INVALID,
+					     "%s:%u:%u: a %s GPU instance offers no %u-slice compute instance ('%s'); see "
+					     "'migctl ci-profiles' for the sizes it offers",
+					     c->file, cp->where.line, cp->where.column, p->name, cs, cp->name);
 		if (cp->parsed.compute_slices && cp->nstarts)
 			return mig_error_set(err, MIG_E_INVALID,
 					     "%s:%u:%u: placements pin GPU instances; '%s' names compute instances", c->file,

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The man pages, man/migctl.8 and man/migsim.1: they format without a single warning, and
-# they document what the programs have: every command and option their own help lists,
-# every simulated GPU model, and every key of the JSON documents the commands print.
+# The man pages, man/migctl.8, man/migctl-config.5 and man/migsim.1: they format without a
+# single warning, and they document what the programs have: every command and option their
+# own help lists, every simulated GPU model, every key of the JSON documents the commands
+# print, and every key of the configuration files that lib/config.c accepts.
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB
 MAN_DIR=$(cd "$(dirname "$0")/../../man" && pwd)
 MIGCTL_PAGE="$MAN_DIR/migctl.8"
 MIGSIM_PAGE="$MAN_DIR/migsim.1"
+CONFIG_PAGE="$MAN_DIR/migctl-config.5"
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# apply's lock and journal stay in this test's directory, whoever runs it
+export MIGCTL_LOCK="$TEST_TMP/apply.lock" MIGCTL_JOURNAL="$TEST_TMP/journal.json"
+unset MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG
 
 # lint PAGE: the formatter's warnings about PAGE (nothing when it is clean): those of
 # 'man --warnings' (man-db), and every warning groff knows (-ww); at least one of the two
@@ -97,16 +103,17 @@ check_keys() {
 
 t_pages_exist_with_their_names() {
 	local page
-	for page in "$MIGCTL_PAGE" "$MIGSIM_PAGE"; do
+	for page in "$MIGCTL_PAGE" "$MIGSIM_PAGE" "$CONFIG_PAGE"; do
 		[ -s "$page" ] || fail "$page is missing or empty"
 	done
 	grep -q '^\.TH MIGCTL 8 ' "$MIGCTL_PAGE" || fail "migctl.8: no '.TH MIGCTL 8' line"
 	grep -q '^\.TH MIGSIM 1 ' "$MIGSIM_PAGE" || fail "migsim.1: no '.TH MIGSIM 1' line"
+	grep -q '^\.TH MIGCTL\\-CONFIG 5 ' "$CONFIG_PAGE" || fail "migctl-config.5: no '.TH MIGCTL\\-CONFIG 5' line"
 }
 
 t_pages_format_without_warnings() {
 	local page out
-	for page in "$MIGCTL_PAGE" "$MIGSIM_PAGE"; do
+	for page in "$MIGCTL_PAGE" "$MIGSIM_PAGE" "$CONFIG_PAGE"; do
 		out=$(lint "$page")
 		[ -z "$out" ] || fail "$(basename "$page"): $out"
 	done
@@ -122,13 +129,27 @@ t_pages_have_the_usual_sections() {
 		done
 	done
 	render "$MIGCTL_PAGE" >"$txt"
-	for name in "PROFILE NAMES" "GPU SELECTORS" "JSON OUTPUT"; do
+	for name in "PROFILE NAMES" "GPU SELECTORS" HOOKS "JSON OUTPUT"; do
 		grep -qx "$name" "$txt" || fail "migctl.8 has no $name section"
 	done
 	render "$MIGSIM_PAGE" >"$txt"
 	for name in "GPU LISTS" MODELS; do
 		grep -qx "$name" "$txt" || fail "migsim.1 has no $name section"
 	done
+	render "$CONFIG_PAGE" >"$txt"
+	for name in NAME SYNOPSIS DESCRIPTION "TOP LEVEL" ENTRIES "PROFILE NAMES" "CHOOSING GPUS" \
+		"FROM NAMES TO INSTANCES" ERRORS COMPATIBILITY EXAMPLES "SEE ALSO"; do
+		grep -qx "$name" "$txt" || fail "migctl-config.5 has no $name section"
+	done
+}
+
+# The two migctl pages point at each other.
+t_migctl_pages_refer_to_each_other() {
+	local txt="$TEST_TMP/page.txt"
+	render "$MIGCTL_PAGE" >"$txt"
+	section "$txt" "SEE ALSO" | grep -q 'migctl-config(5)' || fail "migctl.8 SEE ALSO does not name migctl-config(5)"
+	render "$CONFIG_PAGE" >"$txt"
+	section "$txt" "SEE ALSO" | grep -q 'migctl(8)' || fail "migctl-config.5 SEE ALSO does not name migctl(8)"
 }
 
 t_migctl_page_documents_every_command() {
@@ -138,6 +159,9 @@ t_migctl_page_documents_every_command() {
 	help=$("$MIGCTL" help) || fail "migctl help failed"
 	cmds=$(usage_commands <<<"$help")
 	[ "$(wc -w <<<"$cmds")" -ge 10 ] || fail "found only '$cmds' in 'migctl help'"
+	for cmd in plan apply assert export; do
+		grep -qx "$cmd" <<<"$cmds" || fail "'migctl help' does not list '$cmd'"
+	done
 	for cmd in $cmds; do
 		has_entry "$commands" "$cmd" || fail "migctl.8 COMMANDS has no entry for '$cmd'"
 		for opt in $(options_in "$(usage_args "$cmd" <<<"$help")"); do
@@ -200,8 +224,72 @@ t_migsim_page_documents_the_environment() {
 	done
 	render "$MIGCTL_PAGE" >"$txt"
 	env=$(section "$txt" ENVIRONMENT)
-	for var in MIGCTL_NVML_LIB MIGSIM_STATE MIGSIM_GPUS; do
+	for var in MIGCTL_NVML_LIB MIGSIM_STATE MIGSIM_GPUS MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGCTL_LOCK \
+		MIGCTL_JOURNAL; do
 		has_entry "$env" "$var" || fail "migctl.8 ENVIRONMENT has no entry for $var"
+	done
+	# and every MIGCTL_ variable migctl's sources read
+	for var in $(grep -ohE 'getenv\("MIGCTL_[A-Z_]+"\)' "$SRC_DIR"/cli/*.c "$SRC_DIR"/lib/*.c |
+		sed 's/getenv("//; s/")//' | sort -u); do
+		has_entry "$env" "$var" || fail "migctl.8 ENVIRONMENT has no entry for $var (read by migctl)"
+	done
+}
+
+# parser_keys FUNCTION: the keys a function of lib/config.c compares with strcmp(key, "...").
+parser_keys() {
+	awk -v fn="$1" '$0 ~ "^static int " fn "\\(" { on = 1 } on { print } on && /^}/ { exit }' \
+		"$SRC_DIR/lib/config.c" | grep -oE 'strcmp\(key, "[^"]+"\)' | sed 's/.*"\(.*\)".*/\1/' | sort -u
+}
+
+# page_keys SECTIONTEXT: the keys documented in a section, one ".TP" tag "key: ..." each:
+# a line at the section's indent that starts with "key:" and is followed by the tag's text,
+# indented further (every key's tag is longer than the tag indent, so its text starts on
+# the next line; paragraphs of the section go on at the section's indent).
+page_keys() {
+	awk -v tag='^       [a-z][a-z-]*:' -v body='^              [^ ]' \
+		'prev ~ tag && $0 ~ body { k = prev; sub(/^ +/, "", k); sub(/:.*/, "", k); print k } { prev = $0 }' \
+		<<<"$1" | sort -u
+}
+
+# migctl-config.5 documents exactly the keys the parser accepts: TOP LEVEL those of
+# parse_root, ENTRIES those of parse_entry.
+t_config_page_documents_the_parsers_keys() {
+	local txt="$TEST_TMP/config.txt" want have name fn
+	render "$CONFIG_PAGE" >"$txt"
+	for name in "TOP LEVEL:parse_root:2" "ENTRIES:parse_entry:5"; do
+		fn=${name#*:}
+		want=$(parser_keys "${fn%:*}")
+		[ "$(wc -w <<<"$want")" -ge "${fn#*:}" ] ||
+			fail "found only '$want' in ${fn%:*} of lib/config.c; has the parser changed?"
+		have=$(page_keys "$(section "$txt" "${name%%:*}")")
+		[ "$want" = "$have" ] ||
+			fail "migctl-config.5 ${name%%:*} documents [$(echo $have)], but ${fn%:*} accepts [$(echo $want)]"
+	done
+}
+
+# migctl.8 HOOKS has an entry for every hook point of cli/hooks.c.
+t_migctl_page_documents_every_hook_point() {
+	local txt="$TEST_TMP/migctl.txt" hooks points point
+	render "$MIGCTL_PAGE" >"$txt"
+	hooks=$(section "$txt" HOOKS)
+	points=$(grep -E '^static const char \*const points\[\]' "$SRC_DIR/cli/hooks.c" | grep -oE '"[a-z-]+"' | tr -d '"')
+	[ "$(wc -w <<<"$points")" -ge 4 ] || fail "found only '$points' in cli/hooks.c"
+	for point in $points; do
+		has_entry "$hooks" "$point" || fail "migctl.8 HOOKS has no entry for the hook point $point"
+	done
+}
+
+# The example files the config page names exist, and it names every one of them.
+t_config_page_names_the_example_files() {
+	local txt="$TEST_TMP/config.txt" examples f
+	render "$CONFIG_PAGE" >"$txt"
+	examples=$(section "$txt" EXAMPLES)
+	for f in "$SRC_DIR"/examples/*.yaml; do
+		grep -qF "$(basename "$f")" <<<"$examples" || fail "migctl-config.5 EXAMPLES does not name examples/$(basename "$f")"
+	done
+	for f in $(grep -oE '[a-z0-9.-]+\.yaml' <<<"$examples" | sort -u); do
+		[ "$f" = node.yaml ] || [ "$f" = current.yaml ] || [ -e "$SRC_DIR/examples/$f" ] ||
+			fail "migctl-config.5 EXAMPLES names $f, which examples/ does not have"
 	done
 }
 
@@ -256,6 +344,40 @@ t_migctl_page_documents_every_json_key() {
 
 	expect_rc 0 "${m[@]}" destroy --all
 	check_keys "destroy" "$doc" "$OUT"
+}
+
+# The same for plan, assert, apply and export, through a declarative change on a simulated
+# A100: from MIG disabled to one layout, then to another that keeps one GPU instance.
+t_migctl_page_documents_the_declarative_json_keys() {
+	local txt="$TEST_TMP/migctl.txt" doc first="$TEST_TMP/first.yaml" second="$TEST_TMP/second.yaml"
+	local m=("$MIGCTL" --nvml-lib "$MIGSIM_LIB" --json)
+	render "$MIGCTL_PAGE" >"$txt"
+	doc=$(section "$txt" "JSON OUTPUT")
+	"$MIGSIM" init A100-SXM4-40GB >/dev/null || fail "migsim init failed"
+	printf '%s\n' 'version: v1' 'mig-configs:' '  layout:' '    - devices: all' '      mig-enabled: true' \
+		'      mig-devices: {"3g.20gb": 1, "2g.10gb": 1, "1g.5gb": 2}' >"$first"
+	printf '%s\n' 'version: v1' 'mig-configs:' '  layout:' '    - devices: all' '      mig-enabled: true' \
+		'      mig-devices: {"3g.20gb": 1, "1c.4g.20gb": 4}' >"$second"
+
+	expect_rc 0 "${m[@]}" plan -f "$first"
+	check_keys "plan (enable MIG, create)" "$doc" "$OUT"
+	expect_rc 0 "${m[@]}" apply -f "$first" --dry-run
+	check_keys "apply --dry-run" "$doc" "$OUT"
+	expect_rc 4 "${m[@]}" assert -f "$first"
+	check_keys "assert (differs)" "$doc" "$OUT"
+	expect_rc 0 "${m[@]}" apply -f "$first"
+	check_keys "apply" "$doc" "$OUT"
+	expect_rc 0 "${m[@]}" assert -f "$first"
+	check_keys "assert (matches)" "$doc" "$OUT"
+	expect_rc 0 "${m[@]}" apply -f "$first"
+	check_keys "apply (nothing to do)" "$doc" "$OUT"
+	expect_rc 0 "${m[@]}" plan -f "$second"
+	check_keys "plan (keep, destroy, create)" "$doc" "$OUT"
+	expect_rc 0 "${m[@]}" apply -f "$second"
+	expect_rc 0 "${m[@]}" export --placements
+	check_keys "export --placements" "$doc" "$OUT"
+	expect_rc 1 "${m[@]}" plan -f "$TEST_TMP/missing.yaml"
+	check_keys "plan (no such file)" "$doc" "$OUT"
 }
 
 # The same for migsim's own JSON: show --json and models --json.
