@@ -381,8 +381,15 @@ static int take_lock(struct cli *c, double timeout, int *fd_out)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
 		char holder[32] = "";
-		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
-		holder[n > 0 ? n : 0] = '\0';
+		/* the holder writes its pid just after locking: give it a moment */
+		for (int tries = 0; tries < 20; tries++) {
+			ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+			holder[n > 0 ? n : 0] = '\0';
+			if (strchr(holder, '\n'))
+				break;
+			struct timespec brief = {0, 5 * 1000 * 1000};
+			nanosleep(&brief, NULL);
+		}
 		holder[strcspn(holder, "\n")] = '\0';
 		if (waited >= timeout) {
 			close(fd);
@@ -400,7 +407,8 @@ static int take_lock(struct cli *c, double timeout, int *fd_out)
 	}
 	char pid[32];
 	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+	/* write, then cut: a reader never sees an empty file */
+	if (pwrite(fd, pid, (size_t)len, 0) != len || ftruncate(fd, len) != 0) {
 		close(fd);
 		return cli_fail(c, "cannot write the apply lock %s: %s", path, strerror(errno));
 	}

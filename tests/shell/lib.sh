@@ -11,6 +11,13 @@ trap 'rm -rf "$TEST_TMP"' EXIT
 
 _failures=0
 
+# known_bug TEXT: this test asserts correct behaviour that migctl does not have yet (an open
+# bug, named in TEXT). Its failure is reported as TAP "# TODO", not counted as a failure, and
+# listed by the runner; once it passes, the marker must go.
+known_bug() {
+	_todo="$*"
+}
+
 fail() {
 	echo "# FAIL: $*"
 	_failures=$((_failures + 1))
@@ -50,10 +57,15 @@ run_tests() {
 	for t in $tests; do
 		n=$((n + 1))
 		_failures=0
+		_todo=""
 		rm -f "$MIGSIM_STATE"
 		"$t"
-		if [ "$_failures" -eq 0 ]; then
+		if [ "$_failures" -eq 0 ] && [ -n "$_todo" ]; then
+			echo "not ok $n - $t (passes now: remove its known_bug marker)"
+		elif [ "$_failures" -eq 0 ]; then
 			echo "ok $n - $t"
+		elif [ -n "$_todo" ]; then
+			echo "not ok $n - $t # TODO $_todo"
 		else
 			echo "not ok $n - $t"
 		fi
