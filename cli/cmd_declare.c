@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -385,8 +386,11 @@ static int take_lock(struct cli *c, double timeout, int *fd_out)
 		for (int tries = 0; tries < 20; tries++) {
 			ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
 			holder[n > 0 ? n : 0] = '\0';
-			if (strchr(holder, '\n'))
+			/* a pid left by a holder that was killed is stale: wait for the new one */
+			long other = strtol(holder, NULL, 10);
+			if (strchr(holder, '\n') && other > 0 && (kill((pid_t)other, 0) == 0 || errno != ESRCH))
 				break;
+			holder[0] = '\0';
 			struct timespec brief = {0, 5 * 1000 * 1000};
 			nanosleep(&brief, NULL);
 		}
@@ -676,8 +680,12 @@ out:
 	hooks_free(&hooks);
 	json_decref(j.doc);
 	free_all(config, targets, plan);
-	if (lock >= 0)
+	if (lock >= 0) {
+		/* leave no pid behind for the next apply to blame */
+		if (ftruncate(lock, 0) != 0)
+			fprintf(stderr, "migctl: cannot clear the apply lock: %s\n", strerror(errno));
 		close(lock);
+	}
 	return ret;
 }
 
