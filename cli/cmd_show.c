@@ -12,12 +12,12 @@ static int no_args(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
-static json_t *node_json(struct cli *c, bool with_instances)
+static json_t *node_json(struct cli *c)
 {
 	json_t *gpus = json_array();
 	for (size_t i = 0; i < c->node->ngpus; i++)
 		if (c->selected[i])
-			json_array_append_new(gpus, cli_gpu_json(&c->node->gpus[i], with_instances));
+			json_array_append_new(gpus, cli_gpu_json(&c->node->gpus[i], true));
 	return json_pack("{s:s, s:o}", "driver_version", mig_ctx_driver_version(c->ctx), "gpus", gpus);
 }
 
@@ -33,19 +33,28 @@ static const struct mig_ci *mig_device(const struct mig_gpu *g, int index, const
 	return NULL;
 }
 
-int cmd_list(struct cli *c, int argc, char **argv)
+/* What list and status share: no arguments, the node, and one JSON document for both.
+ * Returns an exit code, or -1 when the caller prints text. */
+static int load_or_print_json(struct cli *c, const char *cmd, int argc, char **argv)
 {
-	int r = no_args("list", argc, argv);
+	int r = no_args(cmd, argc, argv);
 	if (r)
 		return r;
 	if (cli_load(c))
 		return EXIT_FAIL;
-	if (c->json) {
-		json_t *doc = node_json(c, true);
-		cli_print_json(doc);
-		json_decref(doc);
-		return EXIT_OK;
-	}
+	if (!c->json)
+		return -1;
+	json_t *doc = node_json(c);
+	cli_print_json(doc);
+	json_decref(doc);
+	return EXIT_OK;
+}
+
+int cmd_list(struct cli *c, int argc, char **argv)
+{
+	int r = load_or_print_json(c, "list", argc, argv);
+	if (r >= 0)
+		return r;
 	for (size_t i = 0; i < c->node->ngpus; i++) {
 		const struct mig_gpu *g = &c->node->gpus[i];
 		if (!c->selected[i])
@@ -86,17 +95,9 @@ static void print_processes(const struct mig_process *p, size_t n, const char *i
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	int r = no_args("status", argc, argv);
-	if (r)
+	int r = load_or_print_json(c, "status", argc, argv);
+	if (r >= 0)
 		return r;
-	if (cli_load(c))
-		return EXIT_FAIL;
-	if (c->json) {
-		json_t *doc = node_json(c, true);
-		cli_print_json(doc);
-		json_decref(doc);
-		return EXIT_OK;
-	}
 	bool first = true;
 	for (size_t i = 0; i < c->node->ngpus; i++) {
 		const struct mig_gpu *g = &c->node->gpus[i];

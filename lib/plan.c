@@ -112,7 +112,7 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 					for (size_t j = 0; j < p->nplacements && !listed; j++)
 						if (p->placements[j].start == cp->starts[n]) {
 							gi->at = p->placements[j];
-							listed = listed || true;
+							listed = true;
 						}
 					if (!listed)
 						return mig_error_set(err, MIG_E_INVALID,
@@ -487,7 +487,7 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 			if (pair[i] == (int)j)
 				target = (int)i;
 		if (target >= 0)
-			match_cis(gi, &t->gis[target], keep, have);
+			gp->kept_cis += match_cis(gi, &t->gis[target], keep, have);
 		for (size_t k = 0; k < gi->ncis; k++) {
 			if (keep[k])
 				continue;
@@ -500,7 +500,6 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 			snprintf(op->profile, sizeof(op->profile), "%s", gi->cis[k].profile);
 			gp->destroyed_cis++;
 		}
-		gp->kept_cis += target >= 0 ? match_cis(gi, &t->gis[target], keep, have) : 0;
 	}
 	for (size_t j = 0; j < g->ngis; j++) {
 		if (t->mig_enabled && taken[j]) {

@@ -30,104 +30,27 @@
 
 #include <cmocka.h>
 
-#include "../../nvml/nvml_abi.h"
+#include "harness.h"
 #include "../../sim/models_data.c"
 #include "../../sim/models.c"
 
 /* ---- the library ---------------------------------------------------------------- */
 
-#define NV_FIELD(name, params) name##_fn *name;
-static struct {
-	MIG_NVML_FUNCTIONS(NV_FIELD)
-	nvmlErrorString_fn *nvmlErrorString;
-} nv;
-#undef NV_FIELD
 
-static void *lib;
-static const char *migsim_bin;
-static char state_dir[PATH_MAX];
-static char state_file[PATH_MAX + 32];
 static const struct sim_model *model; /* the model of the running test */
 
-static int load_symbol(const char *name, void *slot, size_t size)
-{
-	void *p = dlsym(lib, name);
-	if (!p || size != sizeof(p)) {
-		fprintf(stderr, "# %s: symbol %s missing\n", getenv("MIGSIM_LIB"), name);
-		return -1;
-	}
-	memcpy(slot, &p, sizeof(p));
-	return 0;
-}
 
-static int migsim(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int migsim(const char *fmt, ...)
-{
-	char args[512], cmd[3 * PATH_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(args))
-		return -1;
-	n = snprintf(cmd, sizeof(cmd), "'%s' --state '%s' %s >/dev/null", migsim_bin, state_file, args);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	int rc = system(cmd);
-	return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static int group_setup(void **state)
 {
-	const char *lib_path = getenv("MIGSIM_LIB");
 	(void)state;
-
-	migsim_bin = getenv("MIGSIM");
-	if (!lib_path || !*lib_path || !migsim_bin || !*migsim_bin) {
-		fprintf(stderr, "# MIGSIM_LIB and MIGSIM must name the built simulator and migsim\n");
-		return -1;
-	}
-	snprintf(state_dir, sizeof(state_dir), "/tmp/migsim-conformance-XXXXXX");
-	if (!mkdtemp(state_dir))
-		return -1;
-	snprintf(state_file, sizeof(state_file), "%s/state.json", state_dir);
-	if (setenv("MIGSIM_STATE", state_file, 1) != 0)
-		return -1;
-	unsetenv("MIGSIM_GPUS");
-	unsetenv("MIGSIM_UNPRIVILEGED");
-	lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		fprintf(stderr, "# dlopen %s: %s\n", lib_path, dlerror());
-		return -1;
-	}
-	int missing = 0;
-#define NV_LOAD(name, params) missing += load_symbol(#name, &nv.name, sizeof(nv.name)) != 0;
-	MIG_NVML_FUNCTIONS(NV_LOAD)
-#undef NV_LOAD
-	missing += load_symbol("nvmlErrorString", &nv.nvmlErrorString, sizeof(nv.nvmlErrorString)) != 0;
-	return missing ? -1 : 0;
+	return harness_setup("migsim-conformance");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (lib)
-		dlclose(lib);
-	DIR *d = opendir(state_dir);
-	if (d) {
-		struct dirent *e;
-		char path[2 * PATH_MAX];
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", state_dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-		rmdir(state_dir);
-	}
-	return 0;
+	return harness_teardown();
 }
 
 /* A fresh one-GPU node of the model named by the test's initial state, MIG enabled. */

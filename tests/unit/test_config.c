@@ -22,6 +22,7 @@
 
 #include "../../include/mig.h"
 #include "../../sim/models.h"
+#include "fake_gpu.h"
 
 #define FILE_NAME "t.yaml"
 /* the common start: the first entry's first key is at 4:7 */
@@ -861,36 +862,6 @@ static void fake_reset(void)
 	fake.node.gpus = fake.gpus;
 }
 
-/* A libmig view of an empty, MIG-enabled GPU of this model (as tests/unit/test_place.c). */
-static void gpu_from_model(const struct sim_model *m, struct mig_gpu *g, struct mig_gi_profile *profiles,
-			   struct mig_placement (*pl)[SIM_MAX_PLACEMENTS])
-{
-	memset(g, 0, sizeof(*g));
-	g->mode_current = g->mode_pending = MIG_MODE_ENABLED;
-	g->grid = m->grid;
-	g->profiles = profiles;
-	g->nprofiles = m->nprofiles;
-	snprintf(g->name, sizeof(g->name), "%s", m->name);
-	g->pci_device_id = m->pci_device_id;
-	g->pci_subsystem_id = m->pci_subsystem_id;
-	g->memory_mib = m->memory_mib;
-	for (unsigned int i = 0; i < m->nprofiles; i++) {
-		const struct sim_gi_profile *s = &m->profiles[i];
-		struct mig_gi_profile *p = &profiles[i];
-		memset(p, 0, sizeof(*p));
-		p->id = s->id;
-		p->index = s->index;
-		snprintf(p->name, sizeof(p->name), "%s", s->name);
-		assert_int_equal(mig_profile_name_parse(s->name, &p->parsed, NULL), 0);
-		p->slices = s->slices;
-		p->instance_count = s->instance_count;
-		p->memory_mib = s->memory_mib;
-		for (unsigned int k = 0; k < s->nplacements; k++)
-			pl[i][k] = (struct mig_placement){s->placements[k].start, s->placements[k].size};
-		p->placements = pl[i];
-		p->nplacements = s->nplacements;
-	}
-}
 
 /* model_key NULL: a GPU without MIG (a T4). */
 static struct mig_gpu *fake_add_gpu(const char *model_key)
