@@ -249,7 +249,7 @@ static struct counter apply_baseline(const char *name)
 					if (!order[k].cis[c].full)
 						ci_profile = order[k].cis[c].slices - 1; /* 1c..4c: profiles 0..3 */
 					n.calls++;
-					ok = ok && mig_ci_create(ctx, g->index, gi_id, ci_profile, NULL, &err) == 0;
+					ok = ok && mig_ci_create(ctx, g->index, gi_id, ci_profile, NULL, NULL, &err) == 0;
 				}
 			}
 			done = ok;

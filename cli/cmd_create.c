@@ -266,7 +266,7 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 		p->gi_done = true;
 		if (default_ci) {
 			if (mig_gi_default_ci_profile(c->ctx, p->gpu, p->gi_id, p->profile.slices, &p->ci_profile, &err) ||
-			    mig_ci_create(c->ctx, p->gpu, p->gi_id, p->ci_profile, &p->ci_id, &err))
+			    mig_ci_create(c->ctx, p->gpu, p->gi_id, p->ci_profile, NULL, &p->ci_id, &err))
 				goto failed;
 			p->ci_done = true;
 		}
@@ -394,7 +394,7 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 		plan[k] = (struct planned){.gpu = g->index, .gi_id = gi_id, .ci_profile = p->id};
 	}
 	for (size_t k = 0; k < nitems; k++) {
-		if (mig_ci_create(c->ctx, plan[k].gpu, gi_id, plan[k].ci_profile, &plan[k].ci_id, &err)) {
+		if (mig_ci_create(c->ctx, plan[k].gpu, gi_id, plan[k].ci_profile, NULL, &plan[k].ci_id, &err)) {
 			cli_fail_err(c, &err);
 			for (size_t j = k; j-- > 0;)
 				if (mig_ci_destroy(c->ctx, plan[j].gpu, gi_id, plan[j].ci_id, &err) != 0)

@@ -789,16 +789,14 @@ int cmd_export(struct cli *c, int argc, char **argv)
 				continue;
 			}
 			for (size_t x = 0; x < gi->ncis; x++) {
+				/* "Nc." even when N is the whole GPU instance: that is not its default
+				 * compute instance (an H100 1g.20gb's 1c.1g.20gb) */
 				char key[MIG_PROFILE_MAX];
-				struct mig_profile_name pn;
-				if (mig_profile_name_parse(gi->profile, &pn, NULL) == 0) {
-					for (size_t y = 0; y < gi->nci_profiles; y++)
-						if (gi->ci_profiles[y].id == gi->cis[x].profile_id)
-							pn.compute_slices = gi->ci_profiles[y].slices;
-					mig_profile_name_format(&pn, key, sizeof(key));
-				} else {
-					snprintf(key, sizeof(key), "%s", gi->cis[x].profile);
-				}
+				snprintf(key, sizeof(key), "%s", gi->cis[x].profile);
+				for (size_t y = 0; y < gi->nci_profiles; y++)
+					if (gi->ci_profiles[y].id == gi->cis[x].profile_id)
+						snprintf(key, sizeof(key), "%uc.%.*s", gi->ci_profiles[y].slices,
+							 MIG_PROFILE_MAX - 8, gi->profile);
 				add_key(&e, key, gi->placement.start, false);
 			}
 		}

@@ -67,6 +67,11 @@ struct mig_profile_name {
 
 int mig_profile_name_parse(const char *text, struct mig_profile_name *out, struct mig_error *err);
 
+/* Does the text name a compute instance ("1c.3g.20gb")? "1c.1g.20gb" does although it parses
+ * like "1g.20gb": an H100 1g.20gb GPU instance offers that one-slice compute instance besides
+ * its default (full) one. */
+bool mig_profile_name_is_compute(const char *text);
+
 /* Canonical spelling ("1c.3g.20gb", never the "MIG " prefix); the length it needed, as snprintf. */
 int mig_profile_name_format(const struct mig_profile_name *p, char *buf, size_t len);
 
@@ -211,8 +216,12 @@ int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, str
 int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id, const struct mig_placement *at,
 		  unsigned int *gi_id, struct mig_placement *placed, struct mig_error *err);
 int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err);
+/* at: a placement inside the GPU instance (compute slices), or NULL to let the driver choose. */
 int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
-		  unsigned int *ci_id, struct mig_error *err);
+		  const struct mig_placement *at, unsigned int *ci_id, struct mig_error *err);
+/* The starts NVML offers a compute instance of ci_slices inside a GPU instance of gi_slices
+ * compute slices (at most 8 written to starts); how many. */
+size_t mig_ci_starts(unsigned int gi_slices, unsigned int ci_slices, unsigned int starts[8]);
 /* The default ("-C") compute instance profile of a GPU instance whose profile has gi_slices
  * compute slices: the full-size one with the most SMs. */
 int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
@@ -313,6 +322,9 @@ struct mig_target_gi {
 	size_t ncis;
 	bool pinned; /* placement fixed by the config */
 	struct mig_placement at;
+	/* built from compute-instance keys ("1c.3g.20gb"): mig-parted's format counts those
+	 * compute instances, so how they are grouped into GPU instances of this profile is free */
+	bool pooled;
 };
 
 /* What one GPU should become. */
@@ -348,6 +360,7 @@ struct mig_op {
 	unsigned int ci_id;      /* DESTROY_CI */
 	unsigned int profile_id; /* CREATE_GI: GI profile id */
 	struct mig_target_ci ci; /* CREATE_CI */
+	struct mig_placement ci_at; /* CREATE_CI: where, inside the GPU instance */
 	unsigned int gi_slices;  /* CREATE_CI: the GI's compute slices (finds its full profile) */
 	char profile[MIG_PROFILE_MAX];
 	struct mig_placement at; /* CREATE_GI, and the GI of destroy ops */

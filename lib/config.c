@@ -187,7 +187,8 @@ static int parse_profiles(struct parse *p, const yaml_node_t *n, struct mig_conf
 			char a[MIG_PROFILE_MAX], b[MIG_PROFILE_MAX];
 			mig_profile_name_format(&e->profiles[i].parsed, a, sizeof(a));
 			mig_profile_name_format(&cp->parsed, b, sizeof(b));
-			if (strcmp(a, b) == 0)
+			if (strcmp(a, b) == 0 &&
+			    mig_profile_name_is_compute(name) == mig_profile_name_is_compute(e->profiles[i].name))
 				return bad(p, k, "'%s' is the same profile as '%s' above; give it once", name, e->profiles[i].name);
 		}
 		snprintf(cp->name, sizeof(cp->name), "%s", name);
@@ -215,11 +216,12 @@ static int parse_placements(struct parse *p, const yaml_node_t *n, struct mig_co
 			return bad(p, k, "placements: '%s' is not a profile name", name ? name : "");
 		for (size_t i = 0; i < e->nprofiles && !cp; i++)
 			if (e->profiles[i].parsed.compute_slices == want.compute_slices &&
+			    mig_profile_name_is_compute(e->profiles[i].name) == mig_profile_name_is_compute(name) &&
 			    mig_profile_name_same_gi(&e->profiles[i].parsed, &want))
 				cp = &e->profiles[i];
 		if (!cp)
 			return bad(p, k, "placements names '%s', which mig-devices does not ask for", name);
-		if (cp->parsed.compute_slices)
+		if (mig_profile_name_is_compute(name))
 			return bad(p, k, "placements pin GPU instances; '%s' names compute instances", name);
 		if (cp->starts)
 			return bad(p, k, "the placements of '%s' are given twice", name);

@@ -88,19 +88,31 @@ int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, st
 }
 
 int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
-		  unsigned int *ci_id, struct mig_error *err)
+		  const struct mig_placement *at, unsigned int *ci_id, struct mig_error *err)
 {
 	nvmlGpuInstance_t gi;
 	nvmlComputeInstance_t ci;
 	nvmlComputeInstanceInfo_t info;
+	nvmlReturn_t rc;
 
 	if (gi_handle(ctx, gpu, gi_id, &gi, err))
 		return -1;
-	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceCreateComputeInstance, gi, ci_profile_id, &ci);
-	if (rc != NVML_SUCCESS)
+	if (at) {
+		nvmlComputeInstancePlacement_t p = {at->start, at->size};
+		rc = NVML_CALL(ctx, nvmlGpuInstanceCreateComputeInstanceWithPlacement, gi, ci_profile_id, &p, &ci);
+	} else {
+		rc = NVML_CALL(ctx, nvmlGpuInstanceCreateComputeInstance, gi, ci_profile_id, &ci);
+	}
+	if (rc != NVML_SUCCESS) {
+		if (at)
+			return mig_nvml_error(err, ctx->nvml, rc,
+					      "Unable to create a compute instance on GPU %u GPU instance ID %u using profile "
+					      "%u at placement %u:%u",
+					      gpu, gi_id, ci_profile_id, at->start, at->size);
 		return mig_nvml_error(err, ctx->nvml, rc,
 				      "Unable to create a compute instance on GPU %u GPU instance ID %u using profile %u",
 				      gpu, gi_id, ci_profile_id);
+	}
 	rc = NVML_CALL(ctx, nvmlComputeInstanceGetInfo_v2, ci, &info);
 	if (rc != NVML_SUCCESS)
 		return mig_nvml_error(err, ctx->nvml, rc, "reading the new compute instance on GPU %u", gpu);

@@ -92,17 +92,19 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 			return mig_error_set(err, MIG_E_NOT_FOUND, "%s:%u:%u: %s", c->file, cp->where.line, cp->where.column,
 					     perr.msg);
 		unsigned int cs = cp->parsed.compute_slices;
+		if (!cs && mig_profile_name_is_compute(cp->name))
+			cs = p->slices;
 		if (cs && !(cs <= p->slices && (cs == p->slices || 2 * cs <= p->slices + 1)))
 			return mig_error_set(err, MIG_E_INVALID,
 					     "%s:%u:%u: a %s GPU instance offers no %u-slice compute instance ('%s'); see "
 					     "'migctl ci-profiles' for the sizes it offers",
 					     c->file, cp->where.line, cp->where.column, p->name, cs, cp->name);
-		if (cp->parsed.compute_slices && cp->nstarts)
+		if (cs && cp->nstarts)
 			return mig_error_set(err, MIG_E_INVALID,
 					     "%s:%u:%u: placements pin GPU instances; '%s' names compute instances", c->file,
 					     cp->where.line, cp->where.column, cp->name);
 		for (unsigned int n = 0; n < cp->count; n++) {
-			if (cp->parsed.compute_slices == 0) {
+			if (cs == 0) {
 				struct mig_target_gi *gi = new_target_gi(t, p);
 				if (!gi)
 					goto too_many;
@@ -133,12 +135,13 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 					partial = !gi->cis[x].full;
 					used += gi->cis[x].slices;
 				}
-				if (partial && used + cp->parsed.compute_slices <= p->slices)
+				if (partial && used + cs <= p->slices)
 					home = gi;
 			}
 			if (!home && !(home = new_target_gi(t, p)))
 				goto too_many;
-			home->cis[home->ncis++] = (struct mig_target_ci){cp->parsed.compute_slices, false};
+			home->pooled = true;
+			home->cis[home->ncis++] = (struct mig_target_ci){cs, false};
 		}
 	}
 	return 0;
@@ -259,15 +262,37 @@ static const struct mig_ci_profile *ci_profile_of(const struct mig_gi *gi, unsig
 	return NULL;
 }
 
-static struct mig_target_ci spec_of(const struct mig_gi *gi, const struct mig_ci *ci)
+/* NVML's compute-instance profile index of a compute instance of this many slices. */
+static unsigned int ci_profile_for_slices(unsigned int slices)
 {
-	const struct mig_ci_profile *p = ci_profile_of(gi, ci->profile_id);
-	return (struct mig_target_ci){p ? p->slices : ci->placement.size, p ? p->is_default : false};
+	static const unsigned int by_slices[9] = {0, 0, 1, 2, 3, 0, 6, 4, 5};
+	return slices < 9 ? by_slices[slices] : 0;
 }
 
-static bool spec_eq(struct mig_target_ci a, struct mig_target_ci b)
+/* Is the current compute instance ci the one a target asks for? The full one is the GPU
+ * instance's default profile; a sized one is the profile of that many slices (so an H100
+ * 1g.20gb GPU instance tells its default 1g.20gb from its one-slice 1c.1g.20gb). */
+static bool ci_matches(const struct mig_gi *gi, const struct mig_ci *ci, struct mig_target_ci t)
 {
-	return a.full == b.full && (a.full || a.slices == b.slices);
+	if (t.full) {
+		const struct mig_ci_profile *p = ci_profile_of(gi, ci->profile_id);
+		return p && p->is_default;
+	}
+	return ci->profile_id == ci_profile_for_slices(t.slices);
+}
+
+size_t mig_ci_starts(unsigned int gi_slices, unsigned int ci_slices, unsigned int starts[8])
+{
+	/* Every compute-instance placement table in the facts follows one rule: a compute
+	 * instance of s slices starts at a multiple of the power of two at or above s and ends
+	 * inside the GPU instance (7g: 3c at 0 and 4, 2c at 0, 2, 4). */
+	unsigned int step = 1;
+	size_t n = 0;
+	while (step < ci_slices)
+		step <<= 1;
+	for (unsigned int at = 0; ci_slices && at + ci_slices <= gi_slices && n < 8; at += step)
+		starts[n++] = at;
+	return n;
 }
 
 static bool busy_gi(const struct mig_gi *gi)
@@ -278,43 +303,117 @@ static bool busy_gi(const struct mig_gi *gi)
 	return false;
 }
 
-/* Which current CIs of gi a target GI keeps (keep[j]) and which target CIs it still needs. */
-static size_t match_cis(const struct mig_gi *gi, const struct mig_target_gi *t, bool *keep, bool *have)
+/* The compute instances of one GPU instance the target keeps, and where the others go. */
+struct ci_fit {
+	bool keep[8];               /* current compute instance j stays */
+	bool have[8];               /* target compute instance i is a kept one */
+	struct mig_placement at[8]; /* where target compute instance i is created, when !have[i] */
+	size_t kept;
+};
+
+static unsigned int target_ci_slices(struct mig_target_ci t, unsigned int gi_slices)
 {
-	size_t kept = 0;
-	memset(keep, 0, gi->ncis * sizeof(*keep));
-	memset(have, 0, t->ncis * sizeof(*have));
-	for (size_t i = 0; i < t->ncis; i++)
-		for (size_t j = 0; j < gi->ncis && !have[i]; j++)
-			if (!keep[j] && spec_eq(spec_of(gi, &gi->cis[j]), t->cis[i])) {
-				keep[j] = have[i] = true;
-				kept++;
-			}
-	return kept;
+	return t.full ? gi_slices : t.slices;
 }
 
-static bool exact(const struct mig_gi *gi, const struct mig_target_gi *t)
+/* Give each target compute instance not yet placed a free span, largest first (backtracking). */
+static bool place_cis(const struct mig_target_gi *t, unsigned int gi_slices, unsigned int used, const size_t *order,
+		      size_t n, struct ci_fit *f)
 {
-	bool keep[8], have[8];
+	if (n == 0)
+		return true;
+	size_t i = order[0];
+	unsigned int s = target_ci_slices(t->cis[i], gi_slices), starts[8];
+	size_t nstarts = mig_ci_starts(gi_slices, s, starts);
+	for (size_t k = 0; k < nstarts; k++) {
+		unsigned int span = ((1u << s) - 1) << starts[k];
+		if (used & span)
+			continue;
+		f->at[i] = (struct mig_placement){starts[k], s};
+		if (place_cis(t, gi_slices, used | span, order + 1, n - 1, f))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Which compute instances of gi (NULL: a GPU instance still to create) the target t keeps,
+ * and where the missing ones go so that all of them fit: the most kept, and always the busy
+ * ones unless force. A GPU instance holds at most 8, so this tries at most 256 sets.
+ */
+static bool fit_cis(const struct mig_gi *gi, unsigned int gi_slices, const struct mig_target_gi *t, bool force,
+		    struct ci_fit *out)
+{
+	size_t n = gi ? gi->ncis : 0;
+	unsigned int busy = 0, all = (1u << n) - 1;
+	if (t->ncis > 8 || n > 8)
+		return false;
+	for (size_t j = 0; j < n; j++)
+		if (gi->cis[j].nprocs && !force)
+			busy |= 1u << j;
+	for (int size = (int)(n < t->ncis ? n : t->ncis); size >= 0; size--) {
+		for (unsigned int mask = 0; mask <= all; mask++) {
+			struct ci_fit f;
+			unsigned int used = 0;
+			bool ok = true;
+			if ((int)__builtin_popcount(mask) != size || (mask & busy) != busy)
+				continue;
+			memset(&f, 0, sizeof(f));
+			for (size_t j = 0; j < n && ok; j++) {
+				if (!(mask & (1u << j)))
+					continue;
+				ok = false;
+				for (size_t i = 0; i < t->ncis && !ok; i++)
+					if (!f.have[i] && ci_matches(gi, &gi->cis[j], t->cis[i]))
+						ok = f.have[i] = f.keep[j] = true;
+				struct mig_placement a = gi->cis[j].placement;
+				if (a.size && a.start + a.size <= 32)
+					used |= ((1u << a.size) - 1) << a.start;
+			}
+			if (!ok)
+				continue;
+			size_t order[8], norder = 0;
+			for (unsigned int s = 8; s > 0; s--)
+				for (size_t i = 0; i < t->ncis; i++)
+					if (!f.have[i] && target_ci_slices(t->cis[i], gi_slices) == s)
+						order[norder++] = i;
+			if (!place_cis(t, gi_slices, used, order, norder, &f))
+				continue;
+			f.kept = (size_t)size;
+			*out = f;
+			return true;
+		}
+	}
+	return false;
+}
+
+static unsigned int gi_compute_slices(const struct mig_gpu *g, unsigned int profile_id)
+{
+	for (size_t k = 0; k < g->nprofiles; k++)
+		if (g->profiles[k].id == profile_id)
+			return g->profiles[k].slices;
+	return 0;
+}
+
+static bool exact(const struct mig_gpu *g, const struct mig_gi *gi, const struct mig_target_gi *t)
+{
+	struct ci_fit f;
 	if (gi->profile_id != t->profile_id || gi->ncis != t->ncis)
 		return false;
 	if (t->pinned && (gi->placement.start != t->at.start || gi->placement.size != t->at.size))
 		return false;
-	return match_cis(gi, t, keep, have) == t->ncis;
+	return fit_cis(gi, gi_compute_slices(g, gi->profile_id), t, false, &f) && f.kept == t->ncis;
 }
 
-static bool adjustable(const struct mig_gi *gi, const struct mig_target_gi *t, bool force)
+static bool adjustable(const struct mig_gpu *g, const struct mig_gi *gi, const struct mig_target_gi *t, bool force)
 {
-	bool keep[8], have[8];
+	struct ci_fit f;
 	if (gi->profile_id != t->profile_id)
 		return false;
 	if (t->pinned && (gi->placement.start != t->at.start || gi->placement.size != t->at.size))
 		return false;
-	match_cis(gi, t, keep, have);
-	for (size_t j = 0; j < gi->ncis; j++)
-		if (!keep[j] && gi->cis[j].nprocs && !force)
-			return false; /* it would destroy a busy compute instance */
-	return true;
+	/* fit_cis keeps busy compute instances unless force: no fit means one would go */
+	return fit_cis(gi, gi_compute_slices(g, gi->profile_id), t, force, &f);
 }
 
 /* Match every current GI in mask to a distinct target (exact matches first, busy GIs first,
@@ -331,7 +430,7 @@ static bool match_subset(const struct mig_gpu *g, const struct mig_gpu_target *t
 			if (!(mask & (1u << j)) || matched[j] || busy_gi(&g->gis[j]) != (pass == 0))
 				continue;
 			for (size_t i = 0; i < t->ngis && !matched[j]; i++)
-				if (pair[i] < 0 && exact(&g->gis[j], &t->gis[i])) {
+				if (pair[i] < 0 && exact(g, &g->gis[j], &t->gis[i])) {
 					pair[i] = (int)j;
 					matched[j] = true;
 					(*nexact)++;
@@ -341,7 +440,7 @@ static bool match_subset(const struct mig_gpu *g, const struct mig_gpu_target *t
 		if (!(mask & (1u << j)) || matched[j])
 			continue;
 		for (size_t i = 0; i < t->ngis && !matched[j]; i++)
-			if (pair[i] < 0 && adjustable(&g->gis[j], &t->gis[i], force)) {
+			if (pair[i] < 0 && adjustable(g, &g->gis[j], &t->gis[i], force)) {
 				pair[i] = (int)j;
 				matched[j] = true;
 			}
@@ -478,18 +577,27 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 		return mig_error_set(p->err, MIG_E_INVALID, "the target layout does not fit on GPU %u", g->index);
 	}
 
+	/* the compute instances of each target: which stay, where the new ones go */
+	struct ci_fit fits[MAX_GIS];
+	for (size_t i = 0; i < t->ngis && t->mig_enabled; i++) {
+		const struct mig_gi *gi = pair[i] >= 0 ? &g->gis[pair[i]] : NULL;
+		if (!fit_cis(gi, gi_compute_slices(g, t->gis[i].profile_id), &t->gis[i], force, &fits[i]))
+			return mig_error_set(p->err, MIG_E_INVALID,
+					     "the compute instances of %s do not fit in one GPU instance on GPU %u",
+					     t->gis[i].profile, g->index);
+	}
+
 	/* destroy: compute instances, then GPU instances */
 	for (size_t j = 0; j < g->ngis; j++) {
 		const struct mig_gi *gi = &g->gis[j];
-		bool keep[8] = {0}, have[8];
-		int target = -1;
+		const bool *keep = NULL;
 		for (size_t i = 0; i < t->ngis && t->mig_enabled; i++)
-			if (pair[i] == (int)j)
-				target = (int)i;
-		if (target >= 0)
-			gp->kept_cis += match_cis(gi, &t->gis[target], keep, have);
+			if (pair[i] == (int)j) {
+				keep = fits[i].keep;
+				gp->kept_cis += fits[i].kept;
+			}
 		for (size_t k = 0; k < gi->ncis; k++) {
-			if (keep[k])
+			if (keep && keep[k])
 				continue;
 			struct mig_op *op = add_op(p, MIG_OP_DESTROY_CI, g->index);
 			if (!op)
@@ -541,22 +649,16 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 	}
 	for (size_t i = 0; i < t->ngis && t->mig_enabled; i++) {
 		const struct mig_target_gi *tg = &t->gis[i];
-		bool keep[8] = {0}, have[8] = {0};
-		unsigned int gi_slices = 0;
-		for (size_t k = 0; k < g->nprofiles; k++)
-			if (g->profiles[k].id == tg->profile_id)
-				gi_slices = g->profiles[k].slices;
-		if (pair[i] >= 0)
-			match_cis(&g->gis[pair[i]], tg, keep, have);
+		unsigned int gi_slices = gi_compute_slices(g, tg->profile_id);
 		for (unsigned int size = 8; size > 0; size--) {
 			for (size_t c = 0; c < tg->ncis; c++) {
-				unsigned int s = tg->cis[c].full ? gi_slices : tg->cis[c].slices;
-				if (have[c] || s != size)
+				if (fits[i].have[c] || target_ci_slices(tg->cis[c], gi_slices) != size)
 					continue;
 				struct mig_op *op = add_op(p, MIG_OP_CREATE_CI, g->index);
 				if (!op)
 					return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 				op->ci = tg->cis[c];
+				op->ci_at = fits[i].at[c];
 				op->gi_slices = gi_slices;
 				op->new_gi = created_at[i];
 				op->gi_id = pair[i] >= 0 ? g->gis[pair[i]].id : 0;
@@ -580,6 +682,128 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 	return 0;
 }
 
+/*
+ * Compute-instance keys ("1c.3g.20gb": 4) count compute instances; how they are grouped into
+ * GPU instances of that profile is free. Regroup the pooled part of a target like the GPU's
+ * current GPU instances, wherever those hold compute instances the target wants, then put
+ * the rest beside them or into new GPU instances. A node whose compute instances are
+ * already right, however grouped, then needs nothing. False when it does not apply.
+ */
+static bool regroup(const struct mig_gpu *g, const struct mig_gpu_target *t, struct mig_gpu_target *out)
+{
+	struct pooled {
+		unsigned int profile_id;
+		const char *profile;
+		struct mig_target_ci ci;
+		bool placed;
+	} pool[MAX_GIS * 8];
+	size_t npool = 0;
+	int from[MAX_GIS];      /* out->gis[k] regroups current GI from[k], or -1 */
+	size_t matched[MAX_GIS]; /* how many of its compute instances it keeps */
+
+	*out = *t;
+	out->ngis = 0;
+	for (size_t i = 0; i < t->ngis; i++) {
+		if (!t->gis[i].pooled) {
+			from[out->ngis] = -1;
+			matched[out->ngis] = 0;
+			out->gis[out->ngis++] = t->gis[i];
+			continue;
+		}
+		for (size_t c = 0; c < t->gis[i].ncis; c++)
+			pool[npool++] = (struct pooled){t->gis[i].profile_id, t->gis[i].profile, t->gis[i].cis[c], false};
+	}
+	if (npool == 0 || g->mode_current != MIG_MODE_ENABLED)
+		return false;
+	/* the current GPU instances, busy ones first, keep the pooled compute instances they have */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t j = 0; j < g->ngis; j++) {
+			const struct mig_gi *gi = &g->gis[j];
+			struct mig_target_gi tg;
+			if (busy_gi(gi) != (pass == 0))
+				continue;
+			memset(&tg, 0, sizeof(tg));
+			for (size_t k = 0; k < gi->ncis; k++)
+				for (size_t x = 0; x < npool; x++)
+					if (!pool[x].placed && pool[x].profile_id == gi->profile_id &&
+					    ci_matches(gi, &gi->cis[k], pool[x].ci)) {
+						pool[x].placed = true;
+						tg.cis[tg.ncis++] = pool[x].ci;
+						tg.profile_id = pool[x].profile_id;
+						snprintf(tg.profile, sizeof(tg.profile), "%s", pool[x].profile);
+						break;
+					}
+			if (tg.ncis == 0)
+				continue;
+			if (out->ngis == MAX_GIS)
+				return false;
+			tg.pooled = true;
+			from[out->ngis] = (int)j;
+			matched[out->ngis] = tg.ncis;
+			out->gis[out->ngis++] = tg;
+		}
+	/* the rest: beside those where they fit without moving anything, else new GPU instances */
+	for (size_t x = 0; x < npool; x++) {
+		if (pool[x].placed)
+			continue;
+		for (size_t k = 0; k < out->ngis && !pool[x].placed; k++) {
+			struct mig_target_gi *tg = &out->gis[k];
+			struct ci_fit f;
+			if (!tg->pooled || tg->profile_id != pool[x].profile_id || tg->ncis == 8)
+				continue;
+			size_t had = tg->ncis;
+			tg->cis[tg->ncis++] = pool[x].ci;
+			const struct mig_gi *gi = from[k] >= 0 ? &g->gis[from[k]] : NULL;
+			if (fit_cis(gi, gi_compute_slices(g, tg->profile_id), tg, false, &f) && (!gi || f.kept == matched[k]))
+				pool[x].placed = true;
+			else
+				tg->ncis = had;
+		}
+		if (pool[x].placed)
+			continue;
+		if (out->ngis == MAX_GIS)
+			return false;
+		struct mig_target_gi *tg = &out->gis[out->ngis];
+		memset(tg, 0, sizeof(*tg));
+		tg->profile_id = pool[x].profile_id;
+		snprintf(tg->profile, sizeof(tg->profile), "%s", pool[x].profile);
+		tg->pooled = true;
+		tg->cis[tg->ncis++] = pool[x].ci;
+		matched[out->ngis] = 0;
+		from[out->ngis++] = -1;
+		pool[x].placed = true;
+	}
+	return true;
+}
+
+/* Plan one GPU; for a target with pooled compute instances, both as grouped now and as the
+ * config packs them, keeping the plan with fewer operations. */
+static int plan_gpu_best(struct planner *p, const struct mig_gpu *g, const struct mig_gpu_target *t, bool force)
+{
+	struct mig_gpu_target alt;
+	struct mig_error quiet;
+	struct mig_error *err = p->err;
+	size_t nops = p->plan->nops, ngpus = p->plan->ngpus;
+
+	if (!regroup(g, t, &alt))
+		return plan_gpu(p, g, t, force);
+	p->err = &quiet;
+	int alt_rc = plan_gpu(p, g, &alt, force);
+	size_t alt_ops = p->plan->nops - nops;
+	p->err = err;
+	if (alt_rc == 0 && alt_ops == 0)
+		return 0;
+	p->plan->nops = nops;
+	p->plan->ngpus = ngpus;
+	int rc = plan_gpu(p, g, t, force);
+	if (alt_rc == 0 && (rc != 0 || p->plan->nops - nops > alt_ops)) {
+		p->plan->nops = nops;
+		p->plan->ngpus = ngpus;
+		return plan_gpu(p, g, &alt, force);
+	}
+	return rc;
+}
+
 int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targets, bool force,
 		  struct mig_plan **out, struct mig_error *err)
 {
@@ -592,7 +816,7 @@ int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targ
 	for (size_t i = 0; i < node->ngpus; i++) {
 		if (!targets[i].selected)
 			continue;
-		if (plan_gpu(&p, &node->gpus[i], &targets[i], force)) {
+		if (plan_gpu_best(&p, &node->gpus[i], &targets[i], force)) {
 			mig_plan_free(plan);
 			return -1;
 		}
@@ -611,13 +835,6 @@ void mig_plan_free(struct mig_plan *plan)
 }
 
 /* ---- carrying it out ---------------------------------------------------------------- */
-
-/* NVML's compute-instance profile index of a partial compute instance of this many slices. */
-static unsigned int ci_profile_for_slices(unsigned int slices)
-{
-	static const unsigned int by_slices[9] = {0, 0, 1, 2, 3, 0, 6, 4, 5};
-	return slices < 9 ? by_slices[slices] : 0;
-}
 
 int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
 		   void (*progress)(const struct mig_op *op, size_t index, void *arg), void *arg, struct mig_error *err)
@@ -669,7 +886,7 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			else
 				profile = ci_profile_for_slices(op->ci.slices);
 			if (ret == 0)
-				ret = mig_ci_create(ctx, op->gpu, gi, profile, NULL, err);
+				ret = mig_ci_create(ctx, op->gpu, gi, profile, &op->ci_at, NULL, err);
 			break;
 		}
 		}

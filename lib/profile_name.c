@@ -94,3 +94,14 @@ bool mig_profile_name_same_gi(const struct mig_profile_name *a, const struct mig
 {
 	return a->gi_slices == b->gi_slices && a->memory_gb == b->memory_gb && a->media == b->media;
 }
+
+bool mig_profile_name_is_compute(const char *text)
+{
+	if (strncmp(text, "MIG ", 4) == 0)
+		text += 4;
+	if (*text < '0' || *text > '9')
+		return false;
+	while (*text >= '0' && *text <= '9')
+		text++;
+	return text[0] == 'c' && text[1] == '.';
+}

@@ -43,7 +43,8 @@ FN_DGI=nvmlGpuInstanceDestroy
 FN_MODE=nvmlDeviceSetMigMode
 FN_CGI=nvmlDeviceCreateGpuInstanceWithPlacement
 FN_CGI2=nvmlDeviceCreateGpuInstance
-FN_CCI=nvmlGpuInstanceCreateComputeInstance
+FN_CCI=nvmlGpuInstanceCreateComputeInstanceWithPlacement
+FN_CCI2=nvmlGpuInstanceCreateComputeInstance
 
 # ---- helpers ---------------------------------------------------------------------------
 
@@ -109,7 +110,7 @@ converged() {
 watch_calls() {
 	"$MIGSIM" fault clear >/dev/null
 	local fn
-	for fn in $FN_DCI $FN_DGI $FN_MODE $FN_CGI $FN_CGI2 $FN_CCI; do
+	for fn in $FN_DCI $FN_DGI $FN_MODE $FN_CGI $FN_CGI2 $FN_CCI $FN_CCI2; do
 		sim fault add "$fn" UNKNOWN --nth 1000000000 >/dev/null
 	done
 }
@@ -154,7 +155,7 @@ KIND = {"destroy-ci": "dci", "destroy-gi": "dgi", "disable-mig": "mode", "enable
 RANK = {"destroy-ci": 0, "destroy-gi": 1, "disable-mig": 2, "enable-mig": 2, "create-gi": 3, "create-ci": 4}
 FN = {"nvmlComputeInstanceDestroy": "dci", "nvmlGpuInstanceDestroy": "dgi", "nvmlDeviceSetMigMode": "mode",
       "nvmlDeviceCreateGpuInstanceWithPlacement": "cgi", "nvmlDeviceCreateGpuInstance": "cgi",
-      "nvmlGpuInstanceCreateComputeInstance": "cci"}
+      "nvmlGpuInstanceCreateComputeInstance": "cci", "nvmlGpuInstanceCreateComputeInstanceWithPlacement": "cci"}
 
 def load(path):
     with open(path) as f:
@@ -295,7 +296,7 @@ elif cmd == "op-functions":      # PLAN: for each operation, "FUNCTION NTH" (the
     names = {"destroy-ci": "nvmlComputeInstanceDestroy", "destroy-gi": "nvmlGpuInstanceDestroy",
              "disable-mig": "nvmlDeviceSetMigMode", "enable-mig": "nvmlDeviceSetMigMode",
              "create-gi": "nvmlDeviceCreateGpuInstanceWithPlacement",
-             "create-ci": "nvmlGpuInstanceCreateComputeInstance"}
+             "create-ci": "nvmlGpuInstanceCreateComputeInstanceWithPlacement"}
     seen = {}
     for op in load(sys.argv[2])["operations"]:
         fn = names[op["op"]]
@@ -522,7 +523,6 @@ t_idle_instance_the_target_contains_is_kept() {
 
 # Compute instances change inside GPU instances that stay.
 t_compute_instances_change_inside_kept_gpu_instances() {
-	known_bug "the planner ignores compute-instance placements when it changes the compute instances of a kept GPU instance"
 	node A100-SXM4-40GB
 	mc 0 apply -f "$A100" -c shared-4g
 	listing "$TEST_TMP/shared.json"
@@ -824,7 +824,6 @@ mig-configs:
 # (mig-parted's format counts compute instances per profile; mig-parted's own assert compares
 # those counts, so it takes both layouts here as matching their export.)
 t_export_roundtrips_compute_instances_grouped_otherwise() {
-	known_bug "export cannot say how compute instances are grouped into GPU instances of one profile"
 	node A100-SXM4-40GB
 	mc 0 mode enable
 	mc 0 create 3g.20gb,3g.20gb
@@ -845,7 +844,6 @@ t_export_roundtrips_compute_instances_grouped_otherwise() {
 # the default) and 1c.1g.20gb (profile 0), which 'migctl create-ci' tells apart. An export of
 # a node with the second must still describe the node.
 t_export_roundtrips_h100_one_slice_compute_instance() {
-	known_bug "1c.1g.20gb and 1g.20gb parse alike, so export cannot name the H100 one-slice compute instance"
 	node H100-SXM5-80GB
 	mc 0 mode enable
 	mc 0 create 1g.20gb,1g.20gb -C

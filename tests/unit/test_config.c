@@ -263,8 +263,8 @@ static struct bad_case bad_cases[] = {
 	 {"'1G.5GB' is the same profile as '1g.5gb'"}},
 	{"bad: the same profile twice, same spelling", ENABLED("{\"1g.5gb\": 1, \"1g.5gb\": 2}"), FILE_NAME ":6:34: ",
 	 {"same profile"}},
-	{"bad: \"3c.3g.20gb\" is \"3g.20gb\"", ENABLED("{\"3g.20gb\": 1, \"3c.3g.20gb\": 1}"), FILE_NAME ":6:35: ",
-	 {"'3c.3g.20gb' is the same profile as '3g.20gb'"}},
+	{"bad: \"3c.3g.20gb\" twice", ENABLED("{\"3c.3g.20gb\": 1, \"MIG 3c.3g.20gb\": 1}"), FILE_NAME ":6:38: ",
+	 {"'MIG 3c.3g.20gb' is the same profile as '3c.3g.20gb'"}},
 
 	/* placements (line 7; the value at column 19) */
 	{"bad: placements not a mapping", ENABLED("{\"3g.20gb\": 1}") "      placements: [4]\n", FILE_NAME ":7:19: ",
@@ -949,7 +949,19 @@ static struct mig_ci *fake_add_ci(struct mig_gi *gi, const char *ci_profile)
 	ci->id = (unsigned int)gi->ncis;
 	ci->profile_id = cp->id;
 	snprintf(ci->profile, sizeof(ci->profile), "%s", cp->name);
-	ci->placement = (struct mig_placement){0, cp->slices};
+	/* the lowest free start, as the driver picks when given none */
+	unsigned int gi_slices = 0, starts[8], used = 0;
+	for (size_t k = 0; k < gi->nci_profiles; k++)
+		if (gi->ci_profiles[k].slices > gi_slices)
+			gi_slices = gi->ci_profiles[k].slices;
+	for (size_t k = 0; k < gi->ncis; k++)
+		used |= ((1u << gi->cis[k].placement.size) - 1) << gi->cis[k].placement.start;
+	size_t nstarts = mig_ci_starts(gi_slices, cp->slices, starts), k = 0;
+	while (k < nstarts && (used & (((1u << cp->slices) - 1) << starts[k])))
+		k++;
+	if (k == nstarts)
+		fail_msg("no room for %s in GI %u", cp->name, gi->id);
+	ci->placement = (struct mig_placement){starts[k], cp->slices};
 	snprintf(ci->uuid, sizeof(ci->uuid), "MIG-%08u-0000-0000-0000-%012zu", gi->id, gi->ncis);
 	ci->mig_index = -1;
 	gi->ncis++;
@@ -1554,6 +1566,142 @@ static void test_plan_ci_level_adjust(void **unused)
 	mig_plan_free(p);
 }
 
+/* The compute instances a kept GPU instance keeps decide whether the new ones fit: the
+ * planner chooses them by placement, and gives every compute instance it creates one. */
+static void test_plan_ci_placements(void **unused)
+{
+	(void)unused;
+	/* 4g with 1c at 1, 2 and 3 (the one at 0 gone): 2x1c + 2c keeps those at 2 and 3 and puts
+	 * the 2c at 0:2, destroying the one at 1 (keeping 1 and 2 or 1 and 3 leaves no 2c span) */
+	one_a100();
+	struct mig_gi *gi = fake_add_gi(0, "4g.20gb", 0);
+	for (int i = 0; i < 4; i++)
+		fake_add_ci(gi, "1c.4g.20gb");
+	memmove(&gi->cis[0], &gi->cis[1], 3 * sizeof(gi->cis[0]));
+	gi->ncis = 3;
+	struct mig_plan *p = plan_for(ONE_GPU_CONFIG("{\"1c.4g.20gb\": 2, \"2c.4g.20gb\": 1}"), false);
+	assert_int_equal(p->nops, 2);
+	assert_int_equal(p->ops[0].kind, MIG_OP_DESTROY_CI);
+	assert_int_equal(p->ops[0].ci_id, 1);
+	assert_int_equal(p->ops[1].kind, MIG_OP_CREATE_CI);
+	assert_int_equal(p->ops[1].ci.slices, 2);
+	assert_int_equal(p->ops[1].ci_at.start, 0);
+	assert_int_equal(p->ops[1].ci_at.size, 2);
+	assert_int_equal(p->gpus[0].kept_cis, 2);
+	mig_plan_free(p);
+
+	/* the same with the 1c at 1 and 3 busy: they must stay, and no 2c span is left */
+	one_a100();
+	gi = fake_add_gi(0, "4g.20gb", 0);
+	for (int i = 0; i < 4; i++)
+		fake_add_ci(gi, "1c.4g.20gb");
+	memmove(&gi->cis[0], &gi->cis[1], 3 * sizeof(gi->cis[0]));
+	gi->ncis = 3;
+	fake_busy(0, &gi->cis[0], 4242);
+	fake_busy(0, &gi->cis[2], 4243);
+	expect_plan_error(__LINE__, ONE_GPU_CONFIG("{\"1c.4g.20gb\": 2, \"2c.4g.20gb\": 1}"), false, "process 4242",
+			  "--force");
+
+	/* a new 7g with 3c, 3c and 1c: the 3c go to 0 and 4, the 1c to 3 (the driver's lowest
+	 * free choice, 1c first, would leave no room for the second 3c) */
+	one_a100();
+	p = plan_for(ONE_GPU_CONFIG("{\"3c.7g.40gb\": 2, \"1c.7g.40gb\": 1}"), false);
+	assert_int_equal(p->nops, 4);
+	assert_int_equal(p->ops[1].ci_at.start, 0);
+	assert_int_equal(p->ops[2].ci_at.start, 4);
+	assert_int_equal(p->ops[3].ci_at.start, 3);
+	assert_int_equal(p->ops[3].ci_at.size, 1);
+	mig_plan_free(p);
+
+	/* the placement rule against every compute-instance table of every model */
+	for (size_t m = 0; m < sim_nmodels; m++)
+		for (unsigned int i = 0; i < sim_models[m].nprofiles; i++) {
+			const struct sim_gi_profile *gp = &sim_models[m].profiles[i];
+			for (unsigned int c = 0; c < gp->nci; c++) {
+				const struct sim_ci_profile *cp = &gp->ci[c];
+				unsigned int starts[8];
+				size_t n = mig_ci_starts(gp->slices, cp->slices, starts);
+				assert_int_equal(n, cp->nplacements);
+				for (size_t k = 0; k < n; k++) {
+					assert_int_equal(starts[k], cp->placements[k].start);
+					assert_int_equal(cp->slices, cp->placements[k].size);
+				}
+			}
+		}
+}
+
+/* Compute-instance keys count compute instances; grouping them otherwise is not a change. */
+static void test_plan_ci_grouping_is_free(void **unused)
+{
+	(void)unused;
+	/* two 3g with two 1c each, against "1c.3g.20gb: 4" (packed as 3 + 1): nothing to do */
+	one_a100();
+	for (unsigned int start = 0; start < 8; start += 4) {
+		struct mig_gi *gi = fake_add_gi(0, "3g.20gb", start);
+		fake_add_ci(gi, "1c.3g.20gb");
+		fake_add_ci(gi, "1c.3g.20gb");
+	}
+	struct mig_plan *p = plan_for(ONE_GPU_CONFIG("{\"1c.3g.20gb\": 4}"), false);
+	assert_int_equal(p->nops, 0);
+	mig_plan_free(p);
+	/* five of them: one more beside the others, nothing moved */
+	p = plan_for(ONE_GPU_CONFIG("{\"1c.3g.20gb\": 5}"), false);
+	assert_int_equal(p->nops, 1);
+	assert_int_equal(p->ops[0].kind, MIG_OP_CREATE_CI);
+	assert_int_equal(p->ops[0].ci_at.start, 2);
+	mig_plan_free(p);
+	/* three: one goes, the rest stay where they are */
+	p = plan_for(ONE_GPU_CONFIG("{\"1c.3g.20gb\": 3}"), false);
+	assert_int_equal(p->nops, 1);
+	assert_int_equal(p->ops[0].kind, MIG_OP_DESTROY_CI);
+	mig_plan_free(p);
+	/* 2c + 1c in one, 1c in the other, against "2c: 1, 1c: 2": nothing to do */
+	one_a100();
+	struct mig_gi *a = fake_add_gi(0, "3g.20gb", 0), *b = fake_add_gi(0, "3g.20gb", 4);
+	fake_add_ci(a, "1c.3g.20gb");
+	fake_add_ci(b, "2c.3g.20gb");
+	fake_add_ci(b, "1c.3g.20gb");
+	p = plan_for(ONE_GPU_CONFIG("{\"2c.3g.20gb\": 1, \"1c.3g.20gb\": 2}"), false);
+	assert_int_equal(p->nops, 0);
+	mig_plan_free(p);
+	/* from an empty GPU the config's packing is used: 2c + 1c in one, 1c in another */
+	one_a100();
+	p = plan_for(ONE_GPU_CONFIG("{\"2c.3g.20gb\": 1, \"1c.3g.20gb\": 2}"), false);
+	assert_int_equal(count_ops(p, MIG_OP_CREATE_GI), 2);
+	assert_int_equal(count_ops(p, MIG_OP_CREATE_CI), 3);
+	mig_plan_free(p);
+}
+
+/* An H100 1g.20gb GPU instance has two one-slice compute instances: 1g.20gb (its default)
+ * and 1c.1g.20gb; configs name them apart and the planner keeps them apart. */
+static void test_plan_h100_one_slice_compute_instance(void **unused)
+{
+	(void)unused;
+	fake_reset();
+	fake_add_gpu("H100-SXM5-80GB");
+	struct mig_gi *gi = fake_add_gi(0, "1g.20gb", 0);
+	fake_add_ci(gi, "1c.1g.20gb");
+	fake_add_full(0, "1g.20gb", 2);
+	struct mig_plan *p = plan_for(ONE_GPU_CONFIG("{\"1c.1g.20gb\": 1, \"1g.20gb\": 1}"), false);
+	assert_int_equal(p->nops, 0);
+	mig_plan_free(p);
+	/* both as the default: the 1c.1g.20gb one is replaced inside its GPU instance */
+	p = plan_for(ONE_GPU_CONFIG("{\"1g.20gb\": 2}"), false);
+	assert_int_equal(p->nops, 2);
+	assert_int_equal(p->ops[0].kind, MIG_OP_DESTROY_CI);
+	assert_int_equal(p->ops[1].kind, MIG_OP_CREATE_CI);
+	assert_true(p->ops[1].ci.full);
+	assert_int_equal(p->gpus[0].kept_gis, 2);
+	mig_plan_free(p);
+	/* "3c.3g.40gb" is the 3g's default compute instance: a kept 3g needs nothing */
+	fake_reset();
+	fake_add_gpu("H100-SXM5-80GB");
+	fake_add_full(0, "3g.40gb", 4);
+	p = plan_for(ONE_GPU_CONFIG("{\"3c.3g.40gb\": 1}"), false);
+	assert_int_equal(p->nops, 0);
+	mig_plan_free(p);
+}
+
 static void test_plan_busy_instances(void **unused)
 {
 	(void)unused;
@@ -1877,6 +2025,9 @@ static const struct CMUnitTest named_tests[] = {
 	cmocka_unit_test(test_examples_resolve_and_plan),
 	cmocka_unit_test(test_plan_keeps_exact_matches),
 	cmocka_unit_test(test_plan_ci_level_adjust),
+	cmocka_unit_test(test_plan_ci_placements),
+	cmocka_unit_test(test_plan_ci_grouping_is_free),
+	cmocka_unit_test(test_plan_h100_one_slice_compute_instance),
 	cmocka_unit_test(test_plan_busy_instances),
 	cmocka_unit_test(test_plan_drops_fewest_kept),
 	cmocka_unit_test(test_plan_mig_mode),

@@ -80,7 +80,7 @@ static void test_reads_gpus_profiles_and_instances(void **unused)
 	assert_int_equal(mig_gi_create(ctx, 0, 9, NULL, &gi_id, &placed, &err), 0);
 	assert_int_equal(gi_id, 2);
 	assert_int_equal(placed.start, 4);
-	assert_int_equal(mig_ci_create(ctx, 0, gi_id, 2, &ci_id, &err), 0);
+	assert_int_equal(mig_ci_create(ctx, 0, gi_id, 2, NULL, &ci_id, &err), 0);
 	struct mig_placement at = {0, 2};
 	assert_int_equal(mig_gi_create(ctx, 0, 14, &at, &gi_id, &placed, &err), 0);
 	assert_int_equal(gi_id, 3);
