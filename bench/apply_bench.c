@@ -128,7 +128,7 @@ static struct counter apply_migctl(const char *name)
 	struct mig_gpu_target *t = targets_for(node, name);
 	struct mig_plan *plan;
 	size_t done = 0;
-	if (mig_plan_make(node, t, false, &plan, &err) || mig_plan_apply(ctx, plan, &done, NULL, NULL, NULL, &err))
+	if (mig_plan_make(node, t, false, &plan, &err) || mig_plan_apply(ctx, plan, &done, NULL, NULL, &err))
 		die(name, err.msg);
 	for (size_t i = 0; i < plan->nops; i++)
 		n.disturbed += plan->ops[i].kind == MIG_OP_DESTROY_CI;

@@ -26,8 +26,33 @@ struct cli {
 	unsigned int read_flags; /* what cli_load reads beyond the basics (enum mig_read_flags) */
 };
 
+/* The command line once the global options are taken out: the command and its arguments. */
+struct cli_line {
+	char *rest[256];
+	int nrest;
+	bool sim; /* --sim or --sim=GPUS: the caller finds the simulator and sets c->nvml_lib */
+};
+
+/* Take the global options (anywhere on the line) into c and line. Returns -1 to go on, or
+ * an exit code after printing the usage error. */
+int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line);
+/* Run the command the line names; returns its exit code. */
+int cli_run(struct cli *c, struct cli_line *line);
+/* Free what running loaded (context, node, selection); c can be parsed into again. */
+void cli_free(struct cli *c);
+/* The whole of migctl: parse, find the simulator for --sim, run, free. */
+int cli_main(int argc, char **argv);
+
 /* Load NVML and read the node (once). Prints the error and returns -1 on failure. */
 int cli_load(struct cli *c);
+/* Before a change: load NVML (if not yet) and check that this process may make the changes
+ * in what (enum mig_admin bits), without changing anything. Prints the error and returns -1
+ * when not. */
+int cli_require_admin(struct cli *c, unsigned int what);
+/* Run as root, refuse a file (opened as fd) that decides what root does unless root owns it
+ * and no one else can write it: kind names it ("hooks file"), why says what it decides.
+ * 0, or -1 with err filled (MIG_E_PERMISSION). Any other user: always 0. */
+int cli_check_trusted(const char *kind, const char *why, const char *path, int fd, struct mig_error *err);
 /* Re-read the node after changes. */
 int cli_reload(struct cli *c);
 /* Apply -i to the node: fills c->selected. */

@@ -174,6 +174,8 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 		if (nitems != 1)
 			return cli_usage("--placement applies to one profile; for several, migctl finds placements itself");
 	}
+	if (cli_require_admin(c, MIG_ADMIN_INSTANCES))
+		return EXIT_FAIL;
 	c->read_flags |= MIG_READ_CAPACITY; /* the solver needs every placement */
 	if (cli_load(c))
 		return EXIT_FAIL;
@@ -339,6 +341,8 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 	if (profiles && split_list(profiles, items, &nitems))
 		return cli_usage("'%s' is not a list of compute instance profiles (e.g. 1c.3g.20gb,2c.3g.20gb or 0,1)",
 				 profiles);
+	if (cli_require_admin(c, MIG_ADMIN_INSTANCES))
+		return EXIT_FAIL;
 	c->read_flags |= MIG_READ_CAPACITY; /* free compute instance slots */
 	if (cli_load(c))
 		return EXIT_FAIL;

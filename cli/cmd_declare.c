@@ -326,51 +326,137 @@ int cmd_assert(struct cli *c, int argc, char **argv)
 
 /* ---- apply: lock, journal ---------------------------------------------------------------- */
 
-static void state_dir(char *out, size_t len, const char *name)
+/*
+ * A file apply keeps (the lock, the journal): its directory, opened once and checked, and its
+ * name in it. Every later access goes through the directory's descriptor (openat, renameat,
+ * unlinkat) and never follows a symbolic link at the file's name, so the directory cannot be
+ * swapped after the check and a link planted at the name is refused, never followed.
+ *
+ * The default directory is private: /run/migctl for root, else $XDG_RUNTIME_DIR/migctl or
+ * /tmp/migctl-UID; it is created with mode 0700, and refused when it is a symbolic link, is
+ * not owned by this user, or group or others can write it. A directory named through
+ * MIGCTL_LOCK or MIGCTL_JOURNAL is not created; it may be owned by root too, and is refused
+ * likewise when group or others can write it.
+ */
+struct kept_file {
+	char path[PATH_MAX]; /* as shown in messages */
+	int dirfd;
+	char name[NAME_MAX + 1];
+};
+
+static void kept_close(struct kept_file *k)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (geteuid() == 0)
-		snprintf(out, len, "/run/migctl/%s", name);
-	else if (xdg && *xdg)
-		snprintf(out, len, "%s/migctl/%s", xdg, name);
-	else
-		snprintf(out, len, "/tmp/migctl-%u/%s", (unsigned int)geteuid(), name);
+	if (k->dirfd >= 0)
+		close(k->dirfd);
+	k->dirfd = -1;
 }
 
-/* Create the private directory a path lives in; refuse one that others could tamper with. */
-static int private_parent(struct cli *c, const char *path)
+/* fail: how a failure to reach it starts ("cannot open the apply lock"); noun: "the apply lock". */
+static int kept_open(struct cli *c, struct kept_file *k, const char *env, const char *name, const char *fail,
+		     const char *noun)
 {
+	const char *given = getenv(env), *base = name;
 	char dir[PATH_MAX];
 	struct stat sb;
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return cli_fail(c, "cannot create %s: %s", dir, strerror(errno));
-	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return cli_fail(c, "%s is not a directory", dir);
-	if (sb.st_uid != geteuid() || (sb.st_mode & 022))
-		return cli_fail(c, "%s is writable by other users or not ours; refusing to keep the apply lock or "
-				   "journal there (choose another place with MIGCTL_LOCK / MIGCTL_JOURNAL)",
-				dir);
+	bool explicit_ = given && *given;
+
+	k->dirfd = -1;
+	if (explicit_) {
+		if ((size_t)snprintf(k->path, sizeof(k->path), "%s", given) >= sizeof(k->path))
+			return cli_fail(c, "%s is too long", env);
+		const char *slash = strrchr(k->path, '/');
+		base = slash ? slash + 1 : k->path;
+		size_t dlen = slash ? (size_t)(slash - k->path) : 0;
+		if (!slash)
+			strcpy(dir, ".");
+		else if (dlen == 0)
+			strcpy(dir, "/");
+		else {
+			memcpy(dir, k->path, dlen);
+			dir[dlen] = '\0';
+		}
+		if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+			return cli_fail(c, "%s=%s does not name a file", env, given);
+	} else {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		if (geteuid() == 0)
+			snprintf(dir, sizeof(dir), "/run/migctl");
+		else if (xdg && *xdg)
+			snprintf(dir, sizeof(dir), "%.*s/migctl", PATH_MAX - 64, xdg);
+		else
+			snprintf(dir, sizeof(dir), "/tmp/migctl-%u", (unsigned int)geteuid());
+		snprintf(k->path, sizeof(k->path), "%s/%s", dir, name);
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return cli_fail(c, "%s %s: cannot create %s: %s", fail, k->path, dir, strerror(errno));
+	}
+	if (strlen(base) > NAME_MAX)
+		return cli_fail(c, "%s %s: the name is too long", fail, k->path);
+	strcpy(k->name, base);
+	k->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (explicit_ ? 0 : O_NOFOLLOW));
+	if (k->dirfd < 0) {
+		if (!explicit_ && (errno == ELOOP || errno == ENOTDIR))
+			return cli_fail(c, "refusing to keep %s in %s: it is a symbolic link or not a directory; remove it "
+					   "(apply creates it, mode 0700), or choose other files with MIGCTL_LOCK and "
+					   "MIGCTL_JOURNAL",
+					noun, dir);
+		return cli_fail(c, "%s %s: %s", fail, k->path, strerror(errno));
+	}
+	const char *why = NULL;
+	if (fstat(k->dirfd, &sb) != 0)
+		why = "it cannot be inspected";
+	else if (!S_ISDIR(sb.st_mode))
+		why = "it is not a directory";
+	else if (sb.st_uid != geteuid() && (!explicit_ || sb.st_uid != 0))
+		why = explicit_ ? "it is owned by another user (neither you nor root)" : "it is owned by another user";
+	else if (sb.st_mode & 022)
+		why = "group or others can write it, so they could replace the files in it";
+	if (why) {
+		kept_close(k);
+		return cli_fail(c, "refusing to keep %s in %s: %s (owner uid %u, mode %03o); %s", noun, dir, why,
+				(unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 07777),
+				explicit_ ? "choose a directory that only you (or root) can write"
+					  : "remove it (apply creates it, mode 0700), or choose other files with MIGCTL_LOCK and "
+					    "MIGCTL_JOURNAL");
+	}
+	return 0;
+}
+
+/* A file found at a kept name must be a plain file of this user with one link: no symbolic
+ * link (never followed), nothing another user left there. fd: open on it, or -1 to look by name. */
+static int kept_check_file(struct cli *c, const struct kept_file *k, int fd, const char *noun)
+{
+	struct stat sb;
+	int r = fd >= 0 ? fstat(fd, &sb) : fstatat(k->dirfd, k->name, &sb, AT_SYMLINK_NOFOLLOW);
+	if (r != 0)
+		return errno == ENOENT && fd < 0 ? 0 : cli_fail(c, "cannot inspect %s %s: %s", noun, k->path, strerror(errno));
+	if (S_ISLNK(sb.st_mode))
+		return cli_fail(c, "refusing %s %s: it is a symbolic link, which apply never follows; remove it", noun,
+				k->path);
+	if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || sb.st_nlink != 1)
+		return cli_fail(c, "refusing %s %s: it is not a plain file of this user with one link (owner uid %u, %lu "
+				   "links); remove it",
+				noun, k->path, (unsigned int)sb.st_uid, (unsigned long)sb.st_nlink);
 	return 0;
 }
 
 static int take_lock(struct cli *c, double timeout, int *fd_out)
 {
-	char path[PATH_MAX];
-	const char *env = getenv("MIGCTL_LOCK");
-	if (env && *env)
-		snprintf(path, sizeof(path), "%s", env);
-	else
-		state_dir(path, sizeof(path), "apply.lock");
-	if ((!env || !*env) && private_parent(c, path))
+	struct kept_file lk;
+	if (kept_open(c, &lk, "MIGCTL_LOCK", "apply.lock", "cannot open the apply lock", "the apply lock"))
 		return -1;
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const char *path = lk.path;
+	int fd = openat(lk.dirfd, lk.name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int open_errno = errno;
+	kept_close(&lk);
+	if (fd < 0 && open_errno == ELOOP)
+		return cli_fail(c, "refusing the apply lock %s: it is a symbolic link, which apply never follows; remove it",
+				path);
 	if (fd < 0)
-		return cli_fail(c, "cannot open the apply lock %s: %s", path, strerror(errno));
+		return cli_fail(c, "cannot open the apply lock %s: %s", path, strerror(open_errno));
+	if (kept_check_file(c, &lk, fd, "the apply lock")) {
+		close(fd);
+		return -1;
+	}
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	bool said = false;
@@ -421,23 +507,26 @@ static int take_lock(struct cli *c, double timeout, int *fd_out)
 }
 
 struct journal {
-	char path[PATH_MAX];
+	struct kept_file f; /* f.dirfd < 0 until opened */
 	json_t *doc;
 	size_t done;
 };
 
-/* Replace the journal atomically, private to its owner. */
+/* Replace the journal atomically, private to its owner: a temporary file in the same checked
+ * directory, renamed over it (a symbolic link at either name is replaced, never followed). */
 static int journal_save(struct journal *j)
 {
-	char tmp[PATH_MAX + 16];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	char tmp[NAME_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%.*s.tmp", NAME_MAX - 4, j->f.name);
+	unlinkat(j->f.dirfd, tmp, 0);
+	int fd = openat(j->f.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	int r = json_dumpfd(j->doc, fd, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	if (close(fd) != 0 || r != 0 || rename(tmp, j->path) != 0) {
-		unlink(tmp);
+	if (close(fd) != 0 || r != 0 || renameat(j->f.dirfd, tmp, j->f.dirfd, j->f.name) != 0) {
+		int e = errno;
+		unlinkat(j->f.dirfd, tmp, 0);
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -446,7 +535,7 @@ static int journal_save(struct journal *j)
 static int journal_write(struct cli *c, struct journal *j)
 {
 	if (journal_save(j))
-		return cli_fail(c, "cannot write the apply journal %s: %s", j->path, strerror(errno));
+		return cli_fail(c, "cannot write the apply journal %s: %s", j->f.path, strerror(errno));
 	return 0;
 }
 
@@ -494,11 +583,38 @@ static int reset_gpu(struct cli *c, const struct mig_gpu *g)
 	return 0;
 }
 
+/* The hooks mig_plan_apply runs between its phases. */
+struct config_hook_arg {
+	struct hooks *hooks;
+	const char *const *env;
+};
+
+struct apply_events_arg {
+	struct journal *journal;
+	struct config_hook_arg *config_hook; /* pre-apply-config, when it is still to run */
+};
+
+static void apply_progress(const struct mig_op *op, size_t index, void *arg)
+{
+	journal_progress(op, index, ((struct apply_events_arg *)arg)->journal);
+}
+
+static int apply_before_instances(void *arg, struct mig_error *err)
+{
+	struct apply_events_arg *a = arg;
+	struct config_hook_arg *h = a->config_hook;
+	a->config_hook = NULL;
+	return h ? hooks_run(h->hooks, HOOK_PRE_APPLY_CONFIG, h->env, err) : 0;
+}
+
 /* A journal left by an apply that did not finish. */
-static void report_interrupted(struct cli *c, const char *path)
+static void report_interrupted(struct cli *c, const struct kept_file *f)
 {
 	json_error_t jerr;
-	json_t *old = json_load_file(path, 0, &jerr);
+	int fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	json_t *old = fd >= 0 ? json_loadfd(fd, 0, &jerr) : NULL;
+	if (fd >= 0)
+		close(fd);
 	if (!old)
 		return;
 	json_int_t done = json_integer_value(json_object_get(old, "done"));
@@ -511,16 +627,38 @@ static void report_interrupted(struct cli *c, const char *path)
 	json_decref(old);
 }
 
+/* The config of an apply, read from the file it checked: run as root, one that root does not
+ * own or others can write is refused (cli_check_trusted), as it decides what root destroys.
+ * Standard input ("-") is the caller's own. plan, assert and apply --dry-run change nothing
+ * and read any file (make_plan). */
+static int load_checked_config(struct cli *c, const char *file, struct mig_config **out)
+{
+	struct mig_error err;
+	if (strcmp(file, "-") == 0) {
+		if (mig_config_load(file, out, &err))
+			return cli_fail_err(c, &err);
+		return 0;
+	}
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return cli_fail(c, "cannot open config file %s: %s", file, strerror(errno));
+	int r = cli_check_trusted("config file", "it decides which instances apply destroys and creates", file, fd, &err) ||
+		mig_config_load_fd(fd, file, out, &err);
+	close(fd);
+	return r ? cli_fail_err(c, &err) : 0;
+}
+
 int cmd_apply(struct cli *c, int argc, char **argv)
 {
 	struct declare_args a = {0};
 	struct mig_config *config = NULL;
 	struct mig_gpu_target *targets = NULL;
 	struct mig_plan *plan = NULL;
-	struct journal j = {{0}, NULL, 0};
+	struct journal j = {{{0}, -1, {0}}, NULL, 0};
 	struct mig_error err;
 	struct hooks hooks = {{0}, NULL, {NULL}};
-	bool hooks_started = false;
+	bool hooks_started = false, applied = false, only_plan = false;
+	size_t done = 0;
 	int lock = -1, ret = EXIT_FAIL;
 	char env_file[PATH_MAX + 32], env_set[300];
 	const char *hook_env[3];
@@ -532,13 +670,26 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	hook_env[0] = env_file;
 	hook_env[1] = env_set;
 	hook_env[2] = NULL;
+	/* before the lock, the journal, a hook or a change: may this user change MIG at all? */
+	if (!a.dry_run && cli_require_admin(c, MIG_ADMIN_INSTANCES))
+		return EXIT_FAIL;
 	if (a.hooks && hooks_load(a.hooks, &hooks, &err))
 		return cli_fail_err(c, &err);
-
-	if (!a.dry_run && take_lock(c, a.lock_timeout, &lock)) {
+	/* the config decides what is destroyed: read (and as root, checked) before anything runs */
+	if (!a.dry_run && load_checked_config(c, a.file, &config)) {
 		hooks_free(&hooks);
 		return EXIT_FAIL;
 	}
+
+	if (!a.dry_run && take_lock(c, a.lock_timeout, &lock)) {
+		hooks_free(&hooks);
+		mig_config_free(config);
+		return EXIT_FAIL;
+	}
+	if (!a.dry_run && (kept_open(c, &j.f, "MIGCTL_JOURNAL", "journal.json", "cannot write the apply journal",
+				     "the apply journal") ||
+			   kept_check_file(c, &j.f, -1, "the apply journal")))
+		goto out;
 	if (!a.dry_run) {
 		hooks_started = true;
 		if (hooks_run(&hooks, HOOK_APPLY_START, hook_env, &err)) {
@@ -546,31 +697,27 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	const char *jenv = getenv("MIGCTL_JOURNAL");
-	if (jenv && *jenv)
-		snprintf(j.path, sizeof(j.path), "%s", jenv);
-	else
-		state_dir(j.path, sizeof(j.path), "journal.json");
-	if (!a.dry_run && access(j.path, F_OK) == 0)
-		report_interrupted(c, j.path);
+	struct stat jsb;
+	if (!a.dry_run && fstatat(j.f.dirfd, j.f.name, &jsb, AT_SYMLINK_NOFOLLOW) == 0)
+		report_interrupted(c, &j.f);
 
 	if (make_plan(c, &a, &config, &targets, &plan))
 		goto out;
 	if (a.dry_run || plan->nops == 0) {
-		if (c->json) {
-			json_t *doc = plan_json(c, plan);
-			json_object_set_new(doc, "applied", json_false());
-			cli_print_json(doc);
-			json_decref(doc);
-		} else {
-			print_plan(c, plan);
-			printf(plan->nops ? "Dry run: nothing was changed.\n" : "Nothing to do: the GPUs match the configuration.\n");
-		}
 		if (!a.dry_run)
-			unlink(j.path);
+			unlinkat(j.f.dirfd, j.f.name, 0);
+		only_plan = true; /* printed after apply-exit, like a result */
 		ret = EXIT_OK;
 		goto out;
 	}
+
+	/* MIG mode changes need more than instance changes (root, on a real driver) */
+	for (size_t i = 0; i < plan->nops; i++)
+		if (plan->ops[i].kind == MIG_OP_ENABLE_MIG || plan->ops[i].kind == MIG_OP_DISABLE_MIG) {
+			if (cli_require_admin(c, MIG_ADMIN_MODE))
+				goto out;
+			break;
+		}
 
 	/* journal: the plan, then progress after every operation */
 	char started[64];
@@ -582,32 +729,29 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	json_object_set_new(j.doc, "started", json_string(started));
 	json_object_set_new(j.doc, "pid", json_integer(getpid()));
 	json_object_set_new(j.doc, "done", json_integer(0));
-	if ((!jenv || !*jenv) && private_parent(c, j.path))
-		goto out;
 	if (journal_write(c, &j))
 		goto out;
 	if (!c->json)
 		print_plan(c, plan);
 
-	bool mode_ops = false, config_ops = false;
-	for (size_t i = 0; i < plan->nops; i++) {
-		bool mode = plan->ops[i].kind == MIG_OP_ENABLE_MIG || plan->ops[i].kind == MIG_OP_DISABLE_MIG;
-		mode_ops |= mode;
-		config_ops |= !mode;
-	}
-	if ((mode_ops && hooks_run(&hooks, HOOK_PRE_APPLY_MODE, hook_env, &err)) ||
-	    (config_ops && hooks_run(&hooks, HOOK_PRE_APPLY_CONFIG, hook_env, &err))) {
+	/* pre-apply-mode before the mode phase, pre-apply-config between it and the instance phase */
+	if (plan->nmode_ops && hooks_run(&hooks, HOOK_PRE_APPLY_MODE, hook_env, &err)) {
 		cli_fail_err(c, &err);
 		goto out;
 	}
+	struct config_hook_arg config_hook = {&hooks, hook_env};
+	struct mig_apply_events events = {journal_progress, NULL, &j};
+	struct apply_events_arg events_arg = {&j, plan->nops > plan->nmode_ops ? &config_hook : NULL};
+	events.arg = &events_arg;
+	events.progress = apply_progress;
+	events.before_instances = apply_before_instances;
 
-	size_t done = 0;
 	bool *pending = calloc(c->node->ngpus ? c->node->ngpus : 1, sizeof(bool));
 	if (!pending) {
 		cli_fail(c, "out of memory");
 		goto out;
 	}
-	int rc = mig_plan_apply(c->ctx, plan, &done, pending, journal_progress, &j, &err);
+	int rc = mig_plan_apply(c->ctx, plan, &done, pending, &events, &err);
 	if (rc && err.status == MIG_E_PENDING && a.reset_pending) {
 		/* reset only the GPUs left pending, then plan and apply again from what they are now */
 		bool reset_ok = true;
@@ -628,7 +772,8 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			free(pending);
 			goto out;
 		}
-		rc = mig_plan_apply(c->ctx, plan, &more, pending, journal_progress, &j, &err);
+		events_arg.config_hook = NULL; /* it ran before the reset */
+		rc = mig_plan_apply(c->ctx, plan, &more, pending, &events, &err);
 		done += more;
 	}
 	free(pending);
@@ -660,25 +805,46 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			 plan->nops, a.file);
 		goto out;
 	}
-	unlink(j.path);
-	if (c->json) {
-		json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
-		cli_print_json(doc);
-		json_decref(doc);
-	} else {
-		printf("MIG configuration applied successfully (%zu operations)\n", done);
-	}
+	unlinkat(j.f.dirfd, j.f.name, 0);
 	ret = EXIT_OK;
+	applied = true;
 out:
 	if (hooks_started) {
 		char status[64];
 		snprintf(status, sizeof(status), "MIGCTL_APPLY_STATUS=%s", ret == EXIT_OK ? "success" : "failure");
 		const char *exit_env[] = {env_file, env_set, status, NULL};
-		if (hooks_run(&hooks, HOOK_APPLY_EXIT, exit_env, &err) && ret == EXIT_OK)
-			ret = cli_fail_err(c, &err);
+		if (hooks_run(&hooks, HOOK_APPLY_EXIT, exit_env, &err)) {
+			if (ret == EXIT_OK)
+				ret = cli_fail(c, "%s; the MIG configuration itself was applied (%zu operations)", err.msg,
+					       done);
+			else /* the apply's own error came first (and is the --json document) */
+				fprintf(stderr, "migctl: also: %s\n", err.msg);
+		}
+	}
+	/* only now, so that a failing apply-exit hook leaves one result, not two */
+	if (only_plan && ret == EXIT_OK) {
+		if (c->json) {
+			json_t *doc = plan_json(c, plan);
+			json_object_set_new(doc, "applied", json_false());
+			cli_print_json(doc);
+			json_decref(doc);
+		} else {
+			print_plan(c, plan);
+			printf(plan->nops ? "Dry run: nothing was changed.\n" : "Nothing to do: the GPUs match the configuration.\n");
+		}
+	}
+	if (applied && ret == EXIT_OK) {
+		if (c->json) {
+			json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
+			cli_print_json(doc);
+			json_decref(doc);
+		} else {
+			printf("MIG configuration applied successfully (%zu operations)\n", done);
+		}
 	}
 	hooks_free(&hooks);
 	json_decref(j.doc);
+	kept_close(&j.f);
 	free_all(config, targets, plan);
 	if (lock >= 0) {
 		/* leave no pid behind for the next apply to blame */

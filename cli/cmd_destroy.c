@@ -51,7 +51,7 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 
 	if (!t)
 		return cli_fail(c, "out of memory");
-	if (cli_load(c))
+	if (cli_require_admin(c, MIG_ADMIN_INSTANCES) || cli_load(c))
 		goto out;
 	/* migctl destroy --gi/--ci: ids are per GPU, so one GPU; nvidia-smi's -dgi/-dci keep its
 	 * every-GPU meaning */

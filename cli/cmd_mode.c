@@ -20,7 +20,7 @@ int cmd_mode(struct cli *c, int argc, char **argv)
 	if (argc != 2 || (strcmp(argv[1], "enable") != 0 && strcmp(argv[1], "disable") != 0))
 		return cli_usage("mode: say 'enable' or 'disable'%s", argc > 2 ? " (one word)" : "");
 	bool enable = strcmp(argv[1], "enable") == 0;
-	if (cli_load(c))
+	if (cli_require_admin(c, MIG_ADMIN_MODE) || cli_load(c))
 		return EXIT_FAIL;
 
 	/* Check every selected GPU before changing any. */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Loading the node, selecting GPUs, reporting errors, and JSON pieces the commands share. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../nvml/nvml_abi.h"
 #include "cli.h"
@@ -19,6 +22,14 @@ static int emit_error(struct cli *c, const char *msg, int nvml)
 	fprintf(stderr, "migctl: %s\n", msg);
 	if (c->json) {
 		json_t *doc = json_pack("{s:{s:s}}", "error", "message", msg);
+		if (!doc) { /* not UTF-8 (a byte of what was typed): JSON strings must be */
+			char ascii[2048];
+			size_t i = 0;
+			for (; msg[i] && i + 1 < sizeof(ascii); i++)
+				ascii[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+			ascii[i] = '\0';
+			doc = json_pack("{s:{s:s}}", "error", "message", ascii);
+		}
 		if (nvml)
 			json_object_set_new(json_object_get(doc, "error"), "nvml_return", json_integer(nvml));
 		cli_print_json(doc);
@@ -83,6 +94,40 @@ int cli_load(struct cli *c)
 		return -1;
 	}
 	return cli_select(c);
+}
+
+int cli_require_admin(struct cli *c, unsigned int what)
+{
+	struct mig_error err;
+	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	if (mig_ctx_check_admin(c->ctx, what, &err)) {
+		cli_fail_err(c, &err);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_check_trusted(const char *kind, const char *why, const char *path, int fd, struct mig_error *err)
+{
+	struct stat sb;
+	mig_error_reset(err);
+	if (fstat(fd, &sb) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot inspect %s %.300s: %s", kind, path, strerror(errno));
+		err->status = MIG_E_INVALID;
+		return -1;
+	}
+	if (geteuid() == 0 && (sb.st_uid != 0 || (sb.st_mode & 022))) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "refusing %s %.100s: running as root, it must be owned by root and writable by no one else, "
+			 "as %s (it is owned by uid %u, mode %03o); fix with: chown root %.100s && chmod go-w %.100s",
+			 kind, path, why, (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 0777), path, path);
+		err->status = MIG_E_PERMISSION;
+		return -1;
+	}
+	return 0;
 }
 
 int cli_reload(struct cli *c)

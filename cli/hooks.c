@@ -25,10 +25,12 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "cli.h"
 #include "hooks.h"
 
 #define MAX_ARGS 64
 #define MAX_ENVS 64
+#define ENV_MAX 512 /* one NAME=value of envs, with its NUL */
 
 static const char *const points[] = {"apply-start", "pre-apply-mode", "pre-apply-config", "apply-exit"};
 
@@ -52,23 +54,6 @@ static const char *str(const yaml_node_t *n)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-/* Root must not run what someone else can change. */
-static int check_owner(const char *path, int fd, struct mig_error *err)
-{
-	struct stat sb;
-	if (fstat(fd, &sb) != 0)
-		return snprintf(err->msg, sizeof(err->msg), "cannot inspect hooks file %.300s: %s", path, strerror(errno)), -1;
-	if (geteuid() == 0 && (sb.st_uid != 0 || (sb.st_mode & 022))) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "refusing hooks file %.100s: running as root, it must be owned by root and writable by no one "
-			 "else (it is owned by uid %u, mode %03o); fix with: chown root: %.100s && chmod go-w %.100s",
-			 path, (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 0777), path, path);
-		err->status = MIG_E_INVALID;
-		return -1;
-	}
-	return 0;
-}
-
 int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 {
 	yaml_parser_t parser;
@@ -85,7 +70,8 @@ int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 		close(fd);
 		return snprintf(err->msg, sizeof(err->msg), "cannot read hooks file %.300s", path), -1;
 	}
-	if (check_owner(path, fd, err)) {
+	/* root must not run what someone else can change (cli/common.c) */
+	if (cli_check_trusted("hooks file", "its commands run as root", path, fd, err)) {
 		fclose(f);
 		return -1;
 	}
@@ -158,16 +144,64 @@ int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 			for (yaml_node_pair_t *q = cmd->data.mapping.pairs.start; q < cmd->data.mapping.pairs.top; q++) {
 				yaml_node_t *ck = yaml_document_get_node(h->doc, q->key), *cv = yaml_document_get_node(h->doc, q->value);
 				const char *key = str(ck);
-				if (key && strcmp(key, "command") == 0 && str(cv) && str(cv)[0] == '/')
+				if (key && strcmp(key, "command") == 0 && str(cv) && str(cv)[0] == '/') {
 					has_command = true;
-				else if (key && strcmp(key, "command") == 0) {
+					/* root runs it: the same rule as for the hooks file (a command that is
+					 * missing now fails when its point runs) */
+					int cfd = open(str(cv), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+					int bad_owner = cfd >= 0 && cli_check_trusted("hook command", "root runs it", str(cv), cfd, err);
+					if (cfd >= 0)
+						close(cfd);
+					if (bad_owner) {
+						char why[MIG_ERROR_MSG_MAX];
+						snprintf(why, sizeof(why), "%s", err->msg);
+						bad(err, path, cv, "%s", why);
+						goto out;
+					}
+				} else if (key && strcmp(key, "command") == 0) {
 					bad(err, path, cv, "command must be an absolute path (hooks run with a fixed PATH)");
 					goto out;
-				} else if (key && strcmp(key, "args") == 0 && cv->type == YAML_SEQUENCE_NODE)
-					;
-				else if (key && strcmp(key, "envs") == 0 && cv->type == YAML_MAPPING_NODE)
-					;
-				else if (key && strcmp(key, "workdir") == 0 && str(cv))
+				} else if (key && strcmp(key, "args") == 0 && cv->type == YAML_SEQUENCE_NODE) {
+					/* checked here, not when the hook runs: a bad hooks file must fail before anything runs */
+					size_t n = 0;
+					for (yaml_node_item_t *a = cv->data.sequence.items.start; a < cv->data.sequence.items.top; a++, n++) {
+						const yaml_node_t *an = yaml_document_get_node(h->doc, *a);
+						if (!str(an)) {
+							bad(err, path, an, "each argument in args must be a string");
+							goto out;
+						}
+					}
+					if (n >= MAX_ARGS) {
+						bad(err, path, cv, "a hook takes at most %d arguments", MAX_ARGS - 1);
+						goto out;
+					}
+				} else if (key && strcmp(key, "envs") == 0 && cv->type == YAML_MAPPING_NODE) {
+					size_t n = 0;
+					for (yaml_node_pair_t *e = cv->data.mapping.pairs.start; e < cv->data.mapping.pairs.top; e++, n++) {
+						const yaml_node_t *ek = yaml_document_get_node(h->doc, e->key);
+						const yaml_node_t *ev = yaml_document_get_node(h->doc, e->value);
+						bool key_ok = str(ek) && str(ek)[0] && !strchr(str(ek), '=');
+						if (!key_ok || !str(ev)) {
+							bad(err, path, key_ok ? ev : ek,
+							    "envs maps variable names to strings, e.g. envs: {NAME: value}");
+							goto out;
+						}
+						if (strncmp(str(ek), "MIGCTL_", 7) == 0) {
+							bad(err, path, ek, "envs cannot set %s: migctl sets the MIGCTL_ variables itself",
+							    str(ek));
+							goto out;
+						}
+						if (strlen(str(ek)) + strlen(str(ev)) + 2 > ENV_MAX) {
+							bad(err, path, ev, "%s is too long: NAME=value takes at most %d characters", str(ek),
+							    ENV_MAX - 1);
+							goto out;
+						}
+					}
+					if (n > MAX_ENVS) {
+						bad(err, path, cv, "a hook takes at most %d envs", MAX_ENVS);
+						goto out;
+					}
+				} else if (key && strcmp(key, "workdir") == 0 && str(cv))
 					;
 				else {
 					bad(err, path, ck, "unexpected or malformed field '%s'; a hook has command (a path), args "
@@ -219,14 +253,15 @@ int hooks_run(struct hooks *h, enum hook_point point, const char *const *extra_e
 		const char *command = str(field(h->doc, cmd, "command"));
 		const yaml_node_t *args = field(h->doc, cmd, "args"), *envs = field(h->doc, cmd, "envs");
 		const char *workdir = str(field(h->doc, cmd, "workdir"));
-		char *argv[MAX_ARGS + 2], *envp[MAX_ENVS + 16], envbuf[MAX_ENVS][512];
+		char *argv[MAX_ARGS + 2], *envp[MAX_ENVS + 16], envbuf[MAX_ENVS][ENV_MAX];
 		size_t na = 0, ne = 0;
 
 		argv[na++] = (char *)command;
 		for (yaml_node_item_t *a = args ? args->data.sequence.items.start : NULL; a && a < args->data.sequence.items.top && na < MAX_ARGS; a++)
 			argv[na++] = (char *)str(yaml_document_get_node(h->doc, *a));
 		argv[na] = NULL;
-		envp[ne++] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		if (!envs || !field(h->doc, envs, "PATH")) /* envs may give its own PATH; one of each name */
+			envp[ne++] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 		static char hookvar[64];
 		snprintf(hookvar, sizeof(hookvar), "MIGCTL_HOOK=%s", points[point]);
 		envp[ne++] = hookvar;

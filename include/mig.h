@@ -29,6 +29,7 @@ enum mig_status {
 	MIG_E_NOT_FOUND, /* nothing matches (a GPU selector, a profile on this GPU) */
 	MIG_E_NOMEM,
 	MIG_E_PENDING,   /* a MIG mode change waits for an idle GPU or a reset */
+	MIG_E_PERMISSION, /* the caller may not change MIG configuration (mig_ctx_check_admin) */
 };
 
 #define MIG_ERROR_MSG_MAX 512
@@ -91,6 +92,21 @@ unsigned long mig_ctx_nvml_calls(const struct mig_ctx *ctx);
 const char *mig_ctx_driver_version(const struct mig_ctx *ctx);
 /* The NVML library that was loaded (as given to dlopen). */
 const char *mig_ctx_nvml_path(const struct mig_ctx *ctx);
+
+/* What a change needs, for mig_ctx_check_admin. */
+enum mig_admin {
+	MIG_ADMIN_INSTANCES = 1, /* create or destroy GPU or compute instances */
+	MIG_ADMIN_MODE = 2,      /* enable or disable MIG mode */
+};
+
+/*
+ * May this process make the changes in `what` (enum mig_admin bits)? Changes nothing and
+ * makes no NVML call. The driver's rule: MIG mode needs root (or CAP_SYS_ADMIN); instances
+ * need that or read access to /proc/driver/nvidia/capabilities/mig/config. A simulator
+ * that exports migsimCallerIsPrivileged answers for itself instead. Returns 0 when allowed,
+ * else -1 with MIG_E_PERMISSION and a message that says what is needed and how to get it.
+ */
+int mig_ctx_check_admin(struct mig_ctx *ctx, unsigned int what, struct mig_error *err);
 
 /* ---- the node's state ---------------------------------------------------------------- */
 
@@ -302,6 +318,9 @@ int mig_config_parse(const char *text, size_t len, const char *file, struct mig_
 		     struct mig_error *err);
 /* Read and parse a file; "-" reads standard input. */
 int mig_config_load(const char *path, struct mig_config **out, struct mig_error *err);
+/* The same from an open file (read from its current offset, left open), named name in errors:
+ * for callers that checked the file they opened (its owner, its mode) before reading it. */
+int mig_config_load_fd(int fd, const char *name, struct mig_config **out, struct mig_error *err);
 void mig_config_free(struct mig_config *config);
 /* The named set, or the only one when name is NULL. */
 const struct mig_config_set *mig_config_find(const struct mig_config *config, const char *name,
@@ -380,6 +399,10 @@ struct mig_gpu_plan {
 struct mig_plan {
 	struct mig_op *ops;
 	size_t nops;
+	/* ops[0, nmode_ops) are the MIG mode phase, on every GPU before any other change: the
+	 * instances a GPU leaving MIG mode must lose, then the mode changes. The rest (the
+	 * instance phase) follows: destroys before creates, GPU by GPU. */
+	size_t nmode_ops;
 	struct mig_gpu_plan *gpus; /* one per selected GPU */
 	size_t ngpus;
 };
@@ -397,14 +420,23 @@ int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targ
 		  struct mig_plan **out, struct mig_error *err);
 void mig_plan_free(struct mig_plan *plan);
 
+/* What mig_plan_apply tells its caller as it goes; every member may be NULL. */
+struct mig_apply_events {
+	/* after each operation that succeeded */
+	void (*progress)(const struct mig_op *op, size_t index, void *arg);
+	/* once, before the first operation of the instance phase; non-zero (with err set) stops
+	 * the apply there */
+	int (*before_instances)(void *arg, struct mig_error *err);
+	void *arg;
+};
+
 /* Carry out a plan's operations in order. *done counts the operations completed (also on
- * failure); progress, when given, is called after each. A GPU whose MIG mode change stays
- * pending (in use, reset required) has its remaining operations skipped while the other
- * GPUs go on; pending[gpu] is set for it (when pending is given) and the call then fails
- * with MIG_E_PENDING. An interrupted apply is finished by planning again from the node as
- * it is: kept instances stay kept. */
+ * failure). A GPU whose MIG mode change stays pending (in use, reset required) has its
+ * remaining operations skipped while the other GPUs go on; pending[gpu] is set for it (when
+ * pending is given) and the call then fails with MIG_E_PENDING. An interrupted apply is
+ * finished by planning again from the node as it is: kept instances stay kept. */
 int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
-		   void (*progress)(const struct mig_op *op, size_t index, void *arg), void *arg, struct mig_error *err);
+		   const struct mig_apply_events *events, struct mig_error *err);
 
 /* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id
  * (any of "00000000:07:00.0", "0000:07:00.0", "07:00.0"). selected[i] is set for GPU i. */

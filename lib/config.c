@@ -18,16 +18,23 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
 
 #include "internal.h"
 
+/* Entries, devices, filters, profiles and placements a config may hold, counted each time a
+ * YAML alias repeats them: a few kilobytes of nested aliases would otherwise ask for
+ * gigabytes. Without aliases a config needs over 400 KB to come near it. */
+#define MAX_ITEMS 200000
+
 struct parse {
 	yaml_document_t doc;
 	const char *file;
 	struct mig_error *err;
+	size_t budget; /* items left of MAX_ITEMS */
 };
 
 static int bad(struct parse *p, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -40,6 +47,18 @@ static int bad(struct parse *p, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 	return mig_error_set(p->err, MIG_E_INVALID, "%s:%zu:%zu: %s", p->file, n->start_mark.line + 1,
 			     n->start_mark.column + 1, msg);
+}
+
+/* Count n more items against MAX_ITEMS. */
+static int spend(struct parse *p, const yaml_node_t *n, size_t items)
+{
+	if (items <= p->budget) {
+		p->budget -= items;
+		return 0;
+	}
+	return bad(p, n, "this config holds more than %d entries, devices and profiles once its YAML aliases are "
+			 "expanded; write it with fewer aliases",
+		   MAX_ITEMS);
 }
 
 static struct mig_where where_of(const yaml_node_t *n)
@@ -143,6 +162,8 @@ static int parse_devices(struct parse *p, const yaml_node_t *n, struct mig_confi
 	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	if (count == 0)
 		return bad(p, n, "devices is an empty list; name at least one GPU, or write \"all\"");
+	if (spend(p, n, count))
+		return -1;
 	e->indices = calloc(count, sizeof(*e->indices));
 	e->ids = calloc(count, sizeof(*e->ids));
 	if (!e->indices || !e->ids)
@@ -172,6 +193,8 @@ static int parse_profiles(struct parse *p, const yaml_node_t *n, struct mig_conf
 	if (n->type != YAML_MAPPING_NODE)
 		return bad(p, n, "mig-devices must be a mapping of profile name to count, e.g. {\"1g.10gb\": 7}");
 	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (spend(p, n, count))
+		return -1;
 	e->profiles = calloc(count ? count : 1, sizeof(*e->profiles));
 	if (!e->profiles)
 		return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
@@ -184,10 +207,9 @@ static int parse_profiles(struct parse *p, const yaml_node_t *n, struct mig_conf
 		if (!name || mig_profile_name_parse(name, &cp->parsed, &perr))
 			return bad(p, k, "%s", name ? perr.msg : "a profile name must be a string such as \"1g.10gb\"");
 		for (size_t i = 0; i < e->nprofiles; i++) {
-			char a[MIG_PROFILE_MAX], b[MIG_PROFILE_MAX];
-			mig_profile_name_format(&e->profiles[i].parsed, a, sizeof(a));
-			mig_profile_name_format(&cp->parsed, b, sizeof(b));
-			if (strcmp(a, b) == 0 &&
+			/* the same canonical name (compared without formatting: aliases repeat this loop) */
+			if (e->profiles[i].parsed.compute_slices == cp->parsed.compute_slices &&
+			    mig_profile_name_same_gi(&e->profiles[i].parsed, &cp->parsed) &&
 			    mig_profile_name_is_compute(name) == mig_profile_name_is_compute(e->profiles[i].name))
 				return bad(p, k, "'%s' is the same profile as '%s' above; give it once", name, e->profiles[i].name);
 		}
@@ -228,6 +250,8 @@ static int parse_placements(struct parse *p, const yaml_node_t *n, struct mig_co
 		if (v->type != YAML_SEQUENCE_NODE)
 			return bad(p, v, "the placements of '%s' are a list of start slices, e.g. [0, 4]", name);
 		size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+		if (spend(p, v, count + 1))
+			return -1;
 		if (count != cp->count)
 			return bad(p, v, "'%s' has %u instance%s in mig-devices but %zu placement%s here; give one start per "
 					 "instance",
@@ -280,6 +304,8 @@ static int parse_entry(struct parse *p, const yaml_node_t *n, struct mig_config_
 		size_t count = filters->type == YAML_SEQUENCE_NODE
 				       ? (size_t)(filters->data.sequence.items.top - filters->data.sequence.items.start)
 				       : 1;
+		if (spend(p, filters, count))
+			return -1;
 		e->filters = calloc(count ? count : 1, sizeof(*e->filters));
 		if (!e->filters)
 			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
@@ -368,6 +394,8 @@ static int parse_root(struct parse *p, struct mig_config *c)
 		size_t m = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 		if (m == 0)
 			return bad(p, v, "config '%s' has no entries", set->name);
+		if (spend(p, v, m))
+			return -1;
 		set->entries = calloc(m, sizeof(*set->entries));
 		if (!set->entries)
 			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
@@ -382,7 +410,7 @@ static int parse_root(struct parse *p, struct mig_config *c)
 int mig_config_parse(const char *text, size_t len, const char *file, struct mig_config **out, struct mig_error *err)
 {
 	yaml_parser_t parser;
-	struct parse p = {.file = file ? file : "<config>", .err = err};
+	struct parse p = {.file = file ? file : "<config>", .err = err, .budget = MAX_ITEMS};
 	struct mig_config *c = calloc(1, sizeof(*c));
 	int ret = -1;
 
@@ -428,12 +456,32 @@ int mig_config_parse(const char *text, size_t len, const char *file, struct mig_
 	return 0;
 }
 
+static int load_stream(FILE *f, bool stdin_, const char *path, struct mig_config **out, struct mig_error *err);
+
 int mig_config_load(const char *path, struct mig_config **out, struct mig_error *err)
 {
 	bool stdin_ = strcmp(path, "-") == 0;
 	FILE *f = stdin_ ? stdin : fopen(path, "r");
 	if (!f)
 		return mig_error_set(err, MIG_E_NOT_FOUND, "cannot open config file %s: %s", path, strerror(errno));
+	return load_stream(f, stdin_, path, out, err);
+}
+
+int mig_config_load_fd(int fd, const char *name, struct mig_config **out, struct mig_error *err)
+{
+	int mine = dup(fd);
+	FILE *f = mine >= 0 ? fdopen(mine, "r") : NULL;
+	if (!f) {
+		if (mine >= 0)
+			close(mine);
+		return mig_error_set(err, MIG_E_NOT_FOUND, "cannot read config file %s: %s", name, strerror(errno));
+	}
+	return load_stream(f, false, name, out, err);
+}
+
+/* Read f to the end (closing it unless it is standard input) and parse it. */
+static int load_stream(FILE *f, bool stdin_, const char *path, struct mig_config **out, struct mig_error *err)
+{
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 	while (buf) {

@@ -17,6 +17,8 @@ struct mig_nvml {
 	nvmlErrorString_fn *nvmlErrorString;
 	/* the simulator's explanation of its own failures (not in NVIDIA's library) */
 	nvmlReturn_t (*migsimGetLastError)(char *buf, unsigned int len);
+	/* the simulator's own answer to "may this caller change MIG configuration?" (1 yes, 0 no) */
+	nvmlReturn_t (*migsimCallerIsPrivileged)(unsigned int *privileged);
 };
 
 struct mig_ctx {

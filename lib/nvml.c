@@ -48,6 +48,7 @@ int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err
 #undef MIG_NVML_RESOLVE
 	resolve(n->dl, "nvmlErrorString", &n->nvmlErrorString);
 	resolve(n->dl, "migsimGetLastError", &n->migsimGetLastError);
+	resolve(n->dl, "migsimCallerIsPrivileged", &n->migsimCallerIsPrivileged);
 
 	/* Fallbacks: same struct, older symbol. */
 	if (!n->nvmlInit_v2)

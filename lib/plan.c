@@ -776,6 +776,54 @@ static bool regroup(const struct mig_gpu *g, const struct mig_gpu_target *t, str
 	return true;
 }
 
+static bool is_mode_op(const struct mig_op *op)
+{
+	return op->kind == MIG_OP_ENABLE_MIG || op->kind == MIG_OP_DISABLE_MIG;
+}
+
+/* Move the MIG mode phase to the front: every mode change, and before it the destroys on
+ * the GPUs leaving MIG mode; otherwise the order stays (stable), and CREATE_CI operations
+ * follow their CREATE_GI to its new index. As mig-parted, modes are settled on all GPUs
+ * before instances change on any, so that pre-apply-mode and pre-apply-config hooks bracket
+ * their phases. */
+static int mode_phase_first(struct mig_plan *plan)
+{
+	unsigned long long leaving = 0; /* GPUs (bit per GPU index < 64) that disable MIG */
+	size_t n = plan->nops, next = 0;
+	if (n == 0)
+		return 0;
+	struct mig_op *ops = malloc(n * sizeof(*ops));
+	size_t *where = malloc(n * sizeof(*where));
+	if (!ops || !where) {
+		free(ops);
+		free(where);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (plan->ops[i].kind == MIG_OP_DISABLE_MIG && plan->ops[i].gpu < 64)
+			leaving |= 1ull << plan->ops[i].gpu;
+	for (int phase = 0; phase < 2; phase++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct mig_op *op = &plan->ops[i];
+			bool destroy = op->kind == MIG_OP_DESTROY_CI || op->kind == MIG_OP_DESTROY_GI;
+			bool mode_phase = is_mode_op(op) || (destroy && op->gpu < 64 && (leaving & (1ull << op->gpu)));
+			if (mode_phase != (phase == 0))
+				continue;
+			where[i] = next;
+			ops[next++] = *op;
+		}
+		if (phase == 0)
+			plan->nmode_ops = next;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].new_gi >= 0)
+			ops[i].new_gi = (int)where[ops[i].new_gi];
+	free(plan->ops);
+	free(where);
+	plan->ops = ops;
+	return 0;
+}
+
 /* Plan one GPU; for a target with pooled compute instances, both as grouped now and as the
  * config packs them, keeping the plan with fewer operations. */
 static int plan_gpu_best(struct planner *p, const struct mig_gpu *g, const struct mig_gpu_target *t, bool force)
@@ -821,6 +869,10 @@ int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targ
 			return -1;
 		}
 	}
+	if (mode_phase_first(plan)) {
+		mig_plan_free(plan);
+		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	}
 	*out = plan;
 	return 0;
 }
@@ -837,8 +889,9 @@ void mig_plan_free(struct mig_plan *plan)
 /* ---- carrying it out ---------------------------------------------------------------- */
 
 int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
-		   void (*progress)(const struct mig_op *op, size_t index, void *arg), void *arg, struct mig_error *err)
+		   const struct mig_apply_events *events, struct mig_error *err)
 {
+	static const struct mig_apply_events none = {NULL, NULL, NULL};
 	unsigned int *new_ids = calloc(plan->nops ? plan->nops : 1, sizeof(*new_ids));
 	unsigned long long waiting = 0; /* GPUs whose mode change is pending (bit per GPU) */
 	size_t nwaiting = 0;
@@ -847,9 +900,15 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 	if (!new_ids)
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
 	*done = 0;
+	if (!events)
+		events = &none;
 	for (size_t i = 0; i < plan->nops && ret == 0; i++) {
 		const struct mig_op *op = &plan->ops[i];
 		struct mig_mode_result res;
+		if (i == plan->nmode_ops && events->before_instances && events->before_instances(events->arg, err)) {
+			ret = -1;
+			break;
+		}
 		if (op->gpu < 64 && (waiting & (1ull << op->gpu)))
 			continue;
 		switch (op->kind) {
@@ -892,8 +951,8 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 		}
 		if (ret == 0) {
 			(*done)++;
-			if (progress)
-				progress(op, i, arg);
+			if (events->progress)
+				events->progress(op, i, events->arg);
 		}
 	}
 	free(new_ids);

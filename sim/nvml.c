@@ -27,6 +27,7 @@ MIG_NVML_FUNCTIONS(DECLARE_ENTRY_POINT)
 #undef DECLARE_ENTRY_POINT
 EXPORT const char *nvmlErrorString(nvmlReturn_t result);
 EXPORT nvmlReturn_t migsimGetLastError(char *buf, unsigned int len);
+EXPORT nvmlReturn_t migsimCallerIsPrivileged(unsigned int *privileged);
 
 #define SIM_DRIVER_VERSION "580.82.07"
 #define SIM_NVML_VERSION "13.580.82.07"
@@ -366,6 +367,31 @@ EXPORT const char *nvmlErrorString(nvmlReturn_t result)
 EXPORT nvmlReturn_t migsimGetLastError(char *buf, unsigned int len)
 {
 	return copy_string(buf, len, last_error);
+}
+
+/* Not NVML: would a mutating call of this process be allowed (1) or refused with
+ * NVML_ERROR_NO_PERMISSION (0)? The same rule as the calls themselves (caller_unprivileged),
+ * so tools can check before they change anything, as they check uid and the mig/config
+ * capability on a real driver. Reads the shared state; changes nothing, counts no fault. */
+EXPORT nvmlReturn_t migsimCallerIsPrivileged(unsigned int *privileged)
+{
+	char err[512];
+
+	if (!privileged)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&mu);
+	if (init_count == 0) {
+		pthread_mutex_unlock(&mu);
+		return NVML_ERROR_UNINITIALIZED;
+	}
+	if (sim_store_load(&store, err, sizeof(err))) {
+		note_error(err);
+		pthread_mutex_unlock(&mu);
+		return NVML_ERROR_UNKNOWN;
+	}
+	*privileged = caller_unprivileged() ? 0 : 1;
+	pthread_mutex_unlock(&mu);
+	return NVML_SUCCESS;
 }
 
 EXPORT nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length)

@@ -192,8 +192,19 @@ def order(plan):
             "create-ci": {"profile", "gpu_instance", "gpu_instance_placement"},
             "enable-mig": set(), "disable-mig": set()}
     created = set()
-    for i, op in enumerate(plan["operations"]):
+    # the mode phase comes first: mode changes, and the destroys a GPU leaving MIG mode needs
+    ops = plan["operations"]
+    leaving = {op.get("gpu") for op in ops if op.get("op") == "disable-mig"}
+    m = 0
+    while m < len(ops) and (ops[m].get("op") in ("enable-mig", "disable-mig") or
+                            (ops[m].get("op") in ("destroy-ci", "destroy-gi") and ops[m].get("gpu") in leaving)):
+        m += 1
+    for i, op in enumerate(ops):
+        if i == m:
+            last, gpu_seen = {}, []
         name, gpu = op.get("op"), op.get("gpu")
+        if i >= m and name in ("enable-mig", "disable-mig"):
+            out.append("operation %d (%s on GPU %s) comes after the mode phase" % (i + 1, name, gpu))
         if name not in RANK:
             out.append("operation %d has an unknown op %r" % (i + 1, name)); continue
         missing = need[name] - set(op)
@@ -615,7 +626,7 @@ t_plan_json_shape() {
 		'[{"gpu_instance": 9, "profile": "1g.5gb", "placement": {"start": 2, "size": 1}}, {"gpu_instance": 10, "profile": "1g.5gb", "placement": {"start": 3, "size": 1}}]' \
 		"kept instances in after[]"
 	expect_eq "$(echo "$OUT" | json_eval "d['operations'][0]")" \
-		'{"op": "destroy-ci", "gpu": 0, "profile": "3g.20gb", "gpu_instance": 2, "compute_instance": 0}' "first operation"
+		'{"op": "enable-mig", "gpu": 1}' "first operation (the mode phase comes first)"
 	expect_eq "$(echo "$OUT" | json_eval "[o for o in d['operations'] if o['op'] in ('enable-mig', 'disable-mig')]")" \
 		'[{"op": "enable-mig", "gpu": 1}, {"op": "disable-mig", "gpu": 2}]' "mode operations"
 	expect_eq "$(echo "$OUT" | json_eval "[o for o in d['operations'] if o['op'] == 'create-gi'][0]")" \

@@ -336,11 +336,12 @@ t_migctl_page_documents_every_json_key() {
 	check_keys "destroy refused" "$doc" "$OUT"
 	"$MIGSIM" proc stop "$pid"
 
-	"$MIGSIM" caller user
+	# an NVML call the driver refuses (an unprivileged caller is refused before any call)
+	"$MIGSIM" fault add nvmlDeviceCreateGpuInstanceWithPlacement NO_PERMISSION
 	expect_rc 1 "${m[@]}" create 1g.5gb
 	check_keys "an NVML error" "$doc" "$OUT"
 	expect_contains "$OUT" '"nvml_return"'
-	"$MIGSIM" caller root
+	"$MIGSIM" fault clear
 
 	expect_rc 0 "${m[@]}" destroy --all
 	check_keys "destroy" "$doc" "$OUT"

@@ -339,11 +339,12 @@ t_unprivileged_caller() {
 	mc 0 -i 0 create 1g.5gb --placement 0
 	sim caller user >/dev/null
 	local cmd
+	# refused before any change is tried (mig_ctx_check_admin), in the administrator's words
 	while read -r cmd; do
 		# shellcheck disable=SC2086
 		refused 1 $cmd
-		expect_contains "$ERR" "Insufficient Permissions"
 		expect_contains "$ERR" "$PERMISSION_HINT"
+		expect_contains "$ERR" "run 'migsim caller root'"
 	done <<'EOF'
 -i 0 create 1g.5gb
 -i 0 create 1g.5gb -C
@@ -363,9 +364,17 @@ t_unprivileged_caller() {
 -i 0 mig -dgi -gi 7
 EOF
 	refused 1 --json -i 1 mode enable
+	expect_json_error "changing MIG mode needs root"
+	expect_eq "$(echo "$OUT" | json_eval "d['error'].get('nvml_return', 'none')")" none "nvml_return (no NVML call failed)"
+	# the driver's own refusal still says what to do
+	sim caller root >/dev/null
+	sim fault add nvmlDeviceSetMigMode NO_PERMISSION >/dev/null
+	refused 1 --json -i 1 mode enable
 	expect_json_error "Insufficient Permissions"
 	expect_eq "$(echo "$OUT" | json_eval "d['error']['nvml_return']")" 4 "nvml_return of NO_PERMISSION"
 	expect_contains "$ERR" "changing MIG mode needs root"
+	sim fault clear >/dev/null
+	sim caller user >/dev/null
 	# reading works
 	for cmd in list status profiles placements ci-profiles "mig -lgi" "mig -lci" "mig -lgip" "mig -lgipp" "mig -lcip"; do
 		# shellcheck disable=SC2086

@@ -33,7 +33,8 @@
 
 
 #define NV_NAME(name, params) #name,
-static const char *const nvml_symbols[] = {MIG_NVML_FUNCTIONS(NV_NAME) "nvmlErrorString", "migsimGetLastError"};
+static const char *const nvml_symbols[] = {MIG_NVML_FUNCTIONS(NV_NAME) "nvmlErrorString", "migsimGetLastError",
+					   "migsimCallerIsPrivileged"};
 #undef NV_NAME
 
 
@@ -476,7 +477,8 @@ static void test_every_symbol_resolves(void **state)
 {
 	(void)state;
 	size_t n = sizeof(nvml_symbols) / sizeof(nvml_symbols[0]);
-	assert_int_equal(n, 64); /* the 62 ABI entry points, nvmlErrorString, migsimGetLastError */
+	assert_int_equal(n, 65); /* the 62 ABI entry points, nvmlErrorString, migsimGetLastError,
+				    migsimCallerIsPrivileged */
 	for (size_t i = 0; i < n; i++) {
 		if (!dlsym(lib, nvml_symbols[i]))
 			fail_msg("symbol %s is not exported", nvml_symbols[i]);

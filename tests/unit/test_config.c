@@ -1400,12 +1400,31 @@ static size_t count_ops(const struct mig_plan *p, enum mig_op_kind kind)
 
 /* Per GPU: destroy CIs, destroy GIs, the mode, create GIs, create CIs; CREATE_CI into a new GI
  * points at a CREATE_GI op before it. */
+static bool is_mode(const struct mig_op *op)
+{
+	return op->kind == MIG_OP_ENABLE_MIG || op->kind == MIG_OP_DISABLE_MIG;
+}
+
+/* The mode phase first (mode changes, and destroys only on GPUs leaving MIG mode), then the
+ * instance phase; in each, a GPU's operations in kind order. */
 static void check_op_order(const struct mig_plan *p)
 {
+	for (size_t i = 0; i < p->nops; i++) {
+		bool leaving = false;
+		for (size_t k = 0; k < p->nops; k++)
+			leaving |= p->ops[k].kind == MIG_OP_DISABLE_MIG && p->ops[k].gpu == p->ops[i].gpu;
+		bool mode_phase = is_mode(&p->ops[i]) ||
+				  (leaving && (p->ops[i].kind == MIG_OP_DESTROY_CI || p->ops[i].kind == MIG_OP_DESTROY_GI));
+		if (mode_phase != (i < p->nmode_ops))
+			fail_msg("op %zu (kind %d on GPU %u) is in the wrong phase (%zu mode operations)", i,
+				 (int)p->ops[i].kind, p->ops[i].gpu, p->nmode_ops);
+	}
 	for (size_t i = 0; i < p->nops; i++) {
 		const struct mig_op *op = &p->ops[i];
 		for (size_t k = i + 1; k < p->nops; k++) {
 			const struct mig_op *later = &p->ops[k];
+			if ((i < p->nmode_ops) != (k < p->nmode_ops))
+				continue;
 			int a = op->kind == MIG_OP_ENABLE_MIG ? MIG_OP_DISABLE_MIG : (int)op->kind;
 			int b = later->kind == MIG_OP_ENABLE_MIG ? MIG_OP_DISABLE_MIG : (int)later->kind;
 			if (later->gpu == op->gpu && b < a)
@@ -1628,6 +1647,37 @@ static void test_plan_ci_placements(void **unused)
 				}
 			}
 		}
+}
+
+/* MIG modes are settled on every GPU before instances change on any (as mig-parted does):
+ * GPU 0 changes instances, GPU 1 enables MIG, GPU 2 leaves MIG mode with instances on it. */
+static void test_plan_mode_phase_first(void **unused)
+{
+	(void)unused;
+	fake_reset();
+	for (int i = 0; i < 3; i++)
+		fake_add_gpu("A100-SXM4-40GB");
+	fake_add_full(0, "7g.40gb", 0);
+	fake_set_mode(1, MIG_MODE_DISABLED, MIG_MODE_DISABLED);
+	fake_add_full(2, "3g.20gb", 4);
+	struct mig_plan *p = plan_for(HEAD "    - devices: [0, 1]\n      mig-enabled: true\n      mig-devices: {\"3g.20gb\": 2}\n"
+					   "    - devices: [2]\n      mig-enabled: false\n",
+				      false);
+	/* mode phase: enable GPU 1; destroy GPU 2's CI and GI, disable it */
+	assert_int_equal(p->nmode_ops, 4);
+	assert_int_equal(p->ops[0].kind, MIG_OP_ENABLE_MIG);
+	assert_int_equal(p->ops[0].gpu, 1);
+	assert_int_equal(p->ops[1].kind, MIG_OP_DESTROY_CI);
+	assert_int_equal(p->ops[1].gpu, 2);
+	assert_int_equal(p->ops[3].kind, MIG_OP_DISABLE_MIG);
+	assert_int_equal(p->ops[3].gpu, 2);
+	/* instance phase: GPU 0 (destroy the 7g, create two 3g), then GPU 1 (create two 3g) */
+	assert_int_equal(p->nops, 4 + 6 + 4);
+	assert_int_equal(p->ops[4].kind, MIG_OP_DESTROY_CI);
+	assert_int_equal(p->ops[4].gpu, 0);
+	assert_int_equal(p->ops[13].gpu, 1);
+	check_op_order(p);
+	mig_plan_free(p);
 }
 
 /* Compute-instance keys count compute instances; grouping them otherwise is not a change. */
@@ -1928,9 +1978,10 @@ static void test_plan_mig_mode(void **unused)
 	fake_add_full(0, "1g.5gb", 0);
 	p = plan_for(ONE_GPU_CONFIG("{\"3g.20gb\": 2}"), false);
 	assert_int_equal(p->nops, 7);
-	assert_int_equal(p->ops[0].kind, MIG_OP_DESTROY_CI);
-	assert_int_equal(p->ops[1].kind, MIG_OP_DESTROY_GI);
-	assert_int_equal(p->ops[2].kind, MIG_OP_ENABLE_MIG);
+	assert_int_equal(p->nmode_ops, 1);
+	assert_int_equal(p->ops[0].kind, MIG_OP_ENABLE_MIG);
+	assert_int_equal(p->ops[1].kind, MIG_OP_DESTROY_CI);
+	assert_int_equal(p->ops[2].kind, MIG_OP_DESTROY_GI);
 	assert_int_equal(p->ops[3].kind, MIG_OP_CREATE_GI);
 	assert_int_equal(p->ops[4].kind, MIG_OP_CREATE_GI);
 	assert_int_equal(p->ops[5].kind, MIG_OP_CREATE_CI);
@@ -2026,6 +2077,7 @@ static const struct CMUnitTest named_tests[] = {
 	cmocka_unit_test(test_plan_keeps_exact_matches),
 	cmocka_unit_test(test_plan_ci_level_adjust),
 	cmocka_unit_test(test_plan_ci_placements),
+	cmocka_unit_test(test_plan_mode_phase_first),
 	cmocka_unit_test(test_plan_ci_grouping_is_free),
 	cmocka_unit_test(test_plan_h100_one_slice_compute_instance),
 	cmocka_unit_test(test_plan_busy_instances),
