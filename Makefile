@@ -68,8 +68,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
 	$(BENCH_BIN)
+include fuzz/fuzz.mk
 
-.PHONY: all deps check asan valgrind clean install install-systemd test-only demo bench
+.PHONY: all deps check asan valgrind clean install install-systemd test-only demo bench fuzz
 .DEFAULT_GOAL := all
 # Keep the objects of pattern-built programs, so a second make rebuilds nothing.
 .SECONDARY:
@@ -135,7 +136,7 @@ TEST_ENV = MIGCTL_BUILD=$(abspath $(BUILD)) MIGSIM=$(abspath $(MIGSIM)) MIGCTL=$
 	MIGSIM_LIB=$(abspath $(SIM_LIB)) MIGSIM_QUIET=1
 
 test-only: all
-	$(Q)$(TEST_ENV) ./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN) tests/shell/test_*.sh
+	$(Q)$(TEST_ENV) ./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN) $(FUZZ_REPLAY_BIN) tests/shell/test_*.sh
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory test-only
@@ -146,7 +147,7 @@ asan: deps
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TEST_ENV) TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
-		./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN)
+		./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN) $(FUZZ_REPLAY_BIN)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * migctl: manage NVIDIA MIG partitions. Global options are taken wherever they appear;
- * the first other word names the command, from one table.
+ * the first other word names the command, from one table. Parsing the line (cli_parse_line)
+ * is apart from running the command (cli_run), so that fuzz/fuzz_cli.c can put the
+ * simulator in place of whatever library the line names; main() is in migctl.c.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -127,49 +129,90 @@ static void warn_sim_mismatch(const struct cli *c)
 			c->node->ngpus, gpus, gpus);
 }
 
-int main(int argc, char **argv)
+int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line)
 {
-	struct cli c = {0};
-	char *rest[256];
-	int nrest = 0;
-	bool sim = false;
-
+	line->nrest = 0;
+	line->sim = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0) {
-			c.json = true;
+			c->json = true;
 		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-			c.verbose++;
+			c->verbose++;
 		} else if (strcmp(a, "-i") == 0 || strcmp(a, "--gpu") == 0 || strcmp(a, "--id") == 0) {
 			if (i + 1 >= argc)
 				return cli_usage("%s needs a GPU selector (an index, a list, all, a UUID or a PCI bus id)", a);
-			c.gpu_selector = argv[++i];
+			c->gpu_selector = argv[++i];
 		} else if (strncmp(a, "--gpu=", 6) == 0) {
-			c.gpu_selector = a + 6;
+			c->gpu_selector = a + 6;
 		} else if (strcmp(a, "--nvml-lib") == 0) {
 			if (i + 1 >= argc || !argv[i + 1][0])
 				return cli_usage("--nvml-lib needs the path of libnvidia-ml.so.1");
-			c.nvml_lib = argv[++i];
+			c->nvml_lib = argv[++i];
 		} else if (strncmp(a, "--nvml-lib=", 11) == 0) {
 			if (!a[11])
 				return cli_usage("--nvml-lib= needs the path of libnvidia-ml.so.1");
-			c.nvml_lib = a + 11;
+			c->nvml_lib = a + 11;
 		} else if (strcmp(a, "--sim") == 0) {
-			sim = true;
+			line->sim = true;
 		} else if (strncmp(a, "--sim=", 6) == 0) {
-			sim = true;
+			line->sim = true;
 			if (!a[6])
 				return cli_usage("--sim= needs a GPU list, e.g. --sim=A100-SXM4-40GB or --sim=2xH100-SXM5-80GB,A30");
 			setenv("MIGSIM_GPUS", a + 6, 1);
 		} else {
-			if (nrest >= (int)(sizeof(rest) / sizeof(rest[0])))
+			if (line->nrest >= (int)(sizeof(line->rest) / sizeof(line->rest[0])))
 				return cli_usage("too many arguments");
-			rest[nrest++] = argv[i];
+			line->rest[line->nrest++] = argv[i];
 		}
 	}
-	if (sim) {
-		if (c.nvml_lib)
-			return cli_usage("--sim and --nvml-lib both name a library; give one");
+	if (line->sim && c->nvml_lib)
+		return cli_usage("--sim and --nvml-lib both name a library; give one");
+	return -1;
+}
+
+int cli_run(struct cli *c, struct cli_line *line)
+{
+	char **rest = line->rest;
+	int ret = -1;
+	if (line->nrest == 0)
+		return cli_usage("no command given");
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(rest[0], commands[k].name) == 0)
+			ret = commands[k].fn(c, line->nrest, rest);
+	if (ret < 0) {
+		if (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0)
+			ret = cmd_help(c, 0, NULL);
+		else
+			ret = cli_usage("unknown command '%s'", rest[0]);
+	}
+	if (line->sim)
+		warn_sim_mismatch(c);
+	if (c->verbose && c->ctx)
+		fprintf(stderr, "migctl: NVML %s, driver %s, %lu NVML calls\n", mig_ctx_nvml_path(c->ctx),
+			mig_ctx_driver_version(c->ctx), mig_ctx_nvml_calls(c->ctx));
+	return ret;
+}
+
+void cli_free(struct cli *c)
+{
+	free(c->selected);
+	mig_node_free(c->node);
+	mig_ctx_free(c->ctx);
+	c->selected = NULL;
+	c->node = NULL;
+	c->ctx = NULL;
+}
+
+int cli_main(int argc, char **argv)
+{
+	struct cli c = {0};
+	struct cli_line line;
+
+	int ret = cli_parse_line(&c, argc, argv, &line);
+	if (ret >= 0)
+		return ret;
+	if (line.sim) {
 		c.nvml_lib = find_simulator();
 		if (!c.nvml_lib) {
 			fprintf(stderr, "migctl: --sim: no simulator next to this migctl (looked for sim/libnvidia-ml.so.1 "
@@ -177,25 +220,7 @@ int main(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if (nrest == 0)
-		return cli_usage("no command given");
-	int ret = -1;
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (strcmp(rest[0], commands[k].name) == 0)
-			ret = commands[k].fn(&c, nrest, rest);
-	if (ret < 0) {
-		if (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0)
-			ret = cmd_help(&c, 0, NULL);
-		else
-			ret = cli_usage("unknown command '%s'", rest[0]);
-	}
-	if (sim)
-		warn_sim_mismatch(&c);
-	if (c.verbose && c.ctx)
-		fprintf(stderr, "migctl: NVML %s, driver %s, %lu NVML calls\n", mig_ctx_nvml_path(c.ctx),
-			mig_ctx_driver_version(c.ctx), mig_ctx_nvml_calls(c.ctx));
-	free(c.selected);
-	mig_node_free(c.node);
-	mig_ctx_free(c.ctx);
+	ret = cli_run(&c, &line);
+	cli_free(&c);
 	return ret;
 }

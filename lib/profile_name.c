@@ -97,11 +97,12 @@ bool mig_profile_name_same_gi(const struct mig_profile_name *a, const struct mig
 
 bool mig_profile_name_is_compute(const char *text)
 {
-	if (strncmp(text, "MIG ", 4) == 0)
+	/* in any case, as mig_profile_name_parse reads names */
+	if (strncasecmp(text, "MIG ", 4) == 0)
 		text += 4;
 	if (*text < '0' || *text > '9')
 		return false;
 	while (*text >= '0' && *text <= '9')
 		text++;
-	return text[0] == 'c' && text[1] == '.';
+	return (text[0] == 'c' || text[0] == 'C') && text[1] == '.';
 }
