@@ -118,13 +118,6 @@ static int make_plan(struct cli *c, const struct declare_args *a, struct mig_con
 	return 0;
 }
 
-static const char *op_verb(enum mig_op_kind k)
-{
-	static const char *const verbs[] = {"destroy compute instance", "destroy GPU instance", "disable MIG mode",
-					    "enable MIG mode", "create GPU instance", "create compute instance"};
-	return verbs[k];
-}
-
 static const char *op_key(enum mig_op_kind k)
 {
 	static const char *const keys[] = {"destroy-ci", "destroy-gi", "disable-mig", "enable-mig", "create-gi",
@@ -161,27 +154,9 @@ static json_t *op_json(const struct mig_op *op)
 
 static void print_op(const struct mig_op *op, size_t i)
 {
-	printf("  %2zu. GPU %u: %s", i + 1, op->gpu, op_verb(op->kind));
-	switch (op->kind) {
-	case MIG_OP_DESTROY_CI:
-		printf(" %u (%s) in GPU instance %u\n", op->ci_id, op->profile, op->gi_id);
-		break;
-	case MIG_OP_DESTROY_GI:
-		printf(" %u (%s at %u:%u)\n", op->gi_id, op->profile, op->at.start, op->at.size);
-		break;
-	case MIG_OP_CREATE_GI:
-		printf(" %s (profile ID %u) at placement %u:%u\n", op->profile, op->profile_id, op->at.start, op->at.size);
-		break;
-	case MIG_OP_CREATE_CI:
-		if (op->new_gi >= 0)
-			printf(" %s in the new GPU instance at %u:%u\n", op->profile, op->at.start, op->at.size);
-		else
-			printf(" %s in GPU instance %u\n", op->profile, op->gi_id);
-		break;
-	default:
-		printf("\n");
-		break;
-	}
+	char text[256];
+	mig_op_format(op, text, sizeof(text));
+	printf("  %2zu. %s\n", i + 1, text);
 }
 
 /* The slice row for a layout given as placements and labels. */

@@ -244,6 +244,9 @@ int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned in
 			      unsigned int *ci_profile_id, struct mig_error *err);
 int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id,
 		   struct mig_error *err);
+/* How many compute instances GPU instance gi_id of GPU gpu has now. */
+int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int *count,
+		     struct mig_error *err);
 
 /* ---- placement ---------------------------------------------------------------- */
 
@@ -377,9 +380,9 @@ struct mig_op {
 	unsigned int gi_id;      /* destroy ops, and CREATE_CI into an existing GI */
 	int new_gi;              /* CREATE_CI into a GI this plan creates: index of its CREATE_GI op; else -1 */
 	unsigned int ci_id;      /* DESTROY_CI */
-	unsigned int profile_id; /* CREATE_GI: GI profile id */
+	unsigned int profile_id; /* CREATE_GI: GI profile id; DESTROY_CI: its CI profile id */
 	struct mig_target_ci ci; /* CREATE_CI */
-	struct mig_placement ci_at; /* CREATE_CI: where, inside the GPU instance */
+	struct mig_placement ci_at; /* CREATE_CI, DESTROY_CI: the compute instance's placement in its GI */
 	unsigned int gi_slices;  /* CREATE_CI: the GI's compute slices (finds its full profile) */
 	char profile[MIG_PROFILE_MAX];
 	struct mig_placement at; /* CREATE_GI, and the GI of destroy ops */
@@ -419,6 +422,10 @@ struct mig_plan {
 int mig_plan_make(const struct mig_node *node, const struct mig_gpu_target *targets, bool force,
 		  struct mig_plan **out, struct mig_error *err);
 void mig_plan_free(struct mig_plan *plan);
+
+/* One operation in words, as plan prints it ("GPU 0: create GPU instance 3g.20gb (profile ID
+ * 9) at placement 4:4"); the length it needed, as snprintf. */
+int mig_op_format(const struct mig_op *op, char *buf, size_t len);
 
 /* What mig_plan_apply tells its caller as it goes; every member may be NULL. */
 struct mig_apply_events {

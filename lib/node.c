@@ -38,6 +38,12 @@ static int read_placements(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu
 			return mig_error_set(err, MIG_E_NOMEM, "out of memory");
 		rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstancePossiblePlacements_v2, dev, p->id, pl, &n);
 	}
+	if (rc != NVML_SUCCESS && !skippable(rc)) {
+		/* not "no placement": the solver would call every layout impossible */
+		if (pl != buf)
+			free(pl);
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the placements of %s on GPU %u", p->name, g->index);
+	}
 	if (rc == NVML_SUCCESS && n > 0) {
 		p->placements = calloc(n, sizeof(*p->placements));
 		if (!p->placements) {
@@ -277,9 +283,11 @@ static struct mig_ci *find_ci(struct mig_gpu *g, unsigned int gi_id, unsigned in
 	return NULL;
 }
 
-/* Processes of a device handle, grown until the buffer is big enough. */
+/* Processes of a device handle, grown until the buffer is big enough. A driver that cannot
+ * list them says NOT_SUPPORTED (none known); any other failure is an error, as an instance
+ * whose processes are unknown must not look idle to the planner. what names the device. */
 static int read_processes(struct mig_ctx *ctx, nvmlDevice_t dev, nvmlProcessInfo_t **out, unsigned int *n,
-			  struct mig_error *err)
+			  const char *what, struct mig_error *err)
 {
 	unsigned int cap = 16;
 	*out = NULL;
@@ -292,9 +300,15 @@ static int read_processes(struct mig_ctx *ctx, nvmlDevice_t dev, nvmlProcessInfo
 		nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetComputeRunningProcesses_v3, dev, n, buf);
 		if (rc == NVML_SUCCESS)
 			return 0;
-		if (rc != NVML_ERROR_INSUFFICIENT_SIZE) {
-			*n = 0; /* not supported or not permitted: no process information */
+		if (skippable(rc)) {
+			*n = 0;
 			return 0;
+		}
+		if (rc != NVML_ERROR_INSUFFICIENT_SIZE) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return mig_nvml_error(err, ctx->nvml, rc, "reading the processes on %s", what);
 		}
 		cap = *n + 16;
 	}
@@ -305,8 +319,10 @@ static int read_processes(struct mig_ctx *ctx, nvmlDevice_t dev, nvmlProcessInfo
 static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu *g, struct mig_error *err)
 {
 	unsigned int max = 0;
-	if (NVML_CALL(ctx, nvmlDeviceGetMaxMigDeviceCount, dev, &max) != NVML_SUCCESS)
-		return 0;
+	nvmlReturn_t mrc = NVML_CALL(ctx, nvmlDeviceGetMaxMigDeviceCount, dev, &max);
+	if (mrc != NVML_SUCCESS) /* without MIG devices, no UUIDs and no processes: not idle */
+		return skippable(mrc) ? 0
+				      : mig_nvml_error(err, ctx->nvml, mrc, "reading the MIG devices of GPU %u", g->index);
 	for (unsigned int i = 0; i < max; i++) {
 		nvmlDevice_t mig;
 		unsigned int gi_id, ci_id;
@@ -315,9 +331,10 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 			continue;
 		if (rc != NVML_SUCCESS)
 			return mig_nvml_error(err, ctx->nvml, rc, "reading MIG device %u of GPU %u", i, g->index);
-		if (NVML_CALL(ctx, nvmlDeviceGetGpuInstanceId, mig, &gi_id) != NVML_SUCCESS ||
-		    NVML_CALL(ctx, nvmlDeviceGetComputeInstanceId, mig, &ci_id) != NVML_SUCCESS)
-			continue;
+		if ((rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstanceId, mig, &gi_id)) != NVML_SUCCESS ||
+		    (rc = NVML_CALL(ctx, nvmlDeviceGetComputeInstanceId, mig, &ci_id)) != NVML_SUCCESS)
+			return mig_nvml_error(err, ctx->nvml, rc, "reading the instance ids of MIG device %u of GPU %u", i,
+					      g->index);
 		struct mig_ci *c = find_ci(g, gi_id, ci_id);
 		if (!c)
 			continue; /* created since the instances were listed */
@@ -331,7 +348,9 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 		}
 		nvmlProcessInfo_t *procs;
 		unsigned int n;
-		if (read_processes(ctx, mig, &procs, &n, err))
+		char what[64];
+		snprintf(what, sizeof(what), "MIG device %u of GPU %u", i, g->index);
+		if (read_processes(ctx, mig, &procs, &n, what, err))
 			return -1;
 		if (n > 0) {
 			c->procs = calloc(n, sizeof(*c->procs));
@@ -363,11 +382,13 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 	if ((rc = NVML_CALL(ctx, nvmlDeviceGetName, dev, g->name, sizeof(g->name))) != NVML_SUCCESS ||
 	    (rc = NVML_CALL(ctx, nvmlDeviceGetUUID, dev, g->uuid, sizeof(g->uuid))) != NVML_SUCCESS)
 		return mig_nvml_error(err, ctx->nvml, rc, "reading the name and UUID of GPU %u", index);
-	if (NVML_CALL(ctx, nvmlDeviceGetPciInfo_v3, dev, &pci) == NVML_SUCCESS) {
-		snprintf(g->pci_bus_id, sizeof(g->pci_bus_id), "%s", pci.busId);
-		g->pci_device_id = pci.pciDeviceId;
-		g->pci_subsystem_id = pci.pciSubSystemId;
-	}
+	/* device-filter and PCI selectors match on these: a GPU without them would silently match
+	 * nothing */
+	if ((rc = NVML_CALL(ctx, nvmlDeviceGetPciInfo_v3, dev, &pci)) != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the PCI information of GPU %u", index);
+	snprintf(g->pci_bus_id, sizeof(g->pci_bus_id), "%s", pci.busId);
+	g->pci_device_id = pci.pciDeviceId;
+	g->pci_subsystem_id = pci.pciSubSystemId;
 	if (NVML_CALL(ctx, nvmlDeviceGetMemoryInfo, dev, &mem) == NVML_SUCCESS)
 		g->memory_mib = mem.total >> 20;
 
@@ -388,7 +409,9 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 
 	nvmlProcessInfo_t *procs;
 	unsigned int n;
-	if (read_processes(ctx, dev, &procs, &n, err))
+	char what[32];
+	snprintf(what, sizeof(what), "GPU %u", index);
+	if (read_processes(ctx, dev, &procs, &n, what, err))
 		return -1;
 	if (n > 0) {
 		g->procs = calloc(n, sizeof(*g->procs));

@@ -121,6 +121,26 @@ int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, uns
 	return 0;
 }
 
+int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int *count,
+		     struct mig_error *err)
+{
+	nvmlGpuInstance_t gi;
+	*count = 0;
+	if (gi_handle(ctx, gpu, gi_id, &gi, err))
+		return -1;
+	for (unsigned int profile = 0; profile < NVML_COMPUTE_INSTANCE_PROFILE_COUNT; profile++) {
+		nvmlComputeInstance_t cis[8];
+		unsigned int n = 0;
+		nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstances, gi, profile, cis, &n);
+		if (rc == NVML_SUCCESS)
+			*count += n;
+		else if (rc != NVML_ERROR_NOT_SUPPORTED && rc != NVML_ERROR_INVALID_ARGUMENT)
+			return mig_nvml_error(err, ctx->nvml, rc, "listing the compute instances of GPU instance %u on GPU %u",
+					      gi_id, gpu);
+	}
+	return 0;
+}
+
 int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id, struct mig_error *err)
 {
 	nvmlGpuInstance_t gi;

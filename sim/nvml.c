@@ -8,6 +8,7 @@
  * tables, decoded by range, so a garbage or stale handle is answered, not dereferenced.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -173,6 +175,24 @@ static void apply_latency(const char *fn)
 			sleep_ms(st->latencies[i].ms);
 }
 
+/* MIGSIM_TRACE=PATH: append the name of every NVML entry point called to PATH, one line
+ * each, in one O_APPEND write, so that the lines of concurrent processes never mix. */
+static void trace_call(const char *fn)
+{
+	const char *path = getenv("MIGSIM_TRACE");
+	if (!path || !*path)
+		return;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s\n", fn);
+	if (n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) < 0) {
+		/* a trace that cannot be written is not the caller's failure */
+	}
+	close(fd);
+}
+
 static bool caller_unprivileged(void)
 {
 	return st->unprivileged || sim_env_flag("MIGSIM_UNPRIVILEGED");
@@ -182,6 +202,7 @@ static nvmlReturn_t begin(const char *fn, enum access access)
 {
 	char err[512];
 
+	trace_call(fn);
 	pthread_mutex_lock(&mu);
 	if (init_count == 0) {
 		pthread_mutex_unlock(&mu);
@@ -304,6 +325,7 @@ static nvmlReturn_t do_init(const char *fn)
 {
 	char err[512];
 
+	trace_call(fn);
 	pthread_mutex_lock(&mu);
 	if (init_count == 0) {
 		fill_handle_tables();
@@ -346,6 +368,7 @@ EXPORT nvmlReturn_t nvmlInitWithFlags(unsigned int flags)
 
 EXPORT nvmlReturn_t nvmlShutdown(void)
 {
+	trace_call(__func__);
 	pthread_mutex_lock(&mu);
 	if (init_count == 0) {
 		pthread_mutex_unlock(&mu);
@@ -359,6 +382,7 @@ EXPORT nvmlReturn_t nvmlShutdown(void)
 
 EXPORT const char *nvmlErrorString(nvmlReturn_t result)
 {
+	trace_call(__func__);
 	return sim_error_string(result);
 }
 

@@ -48,6 +48,13 @@ FN_CCI2=nvmlGpuInstanceCreateComputeInstance
 
 # ---- helpers ---------------------------------------------------------------------------
 
+# no_bare_gpu_instances WHAT: no GPU instance of the node is without a compute instance.
+no_bare_gpu_instances() {
+	local bare
+	bare=$("$MIGSIM" show --json | json_eval "[(g['index'], gi['id']) for g in d['gpus'] for gi in g['gpu_instances'] if not gi['compute_instances']]")
+	expect_eq "$bare" "[]" "GPU instances without compute instances, $1"
+}
+
 # node GPUS: a fresh simulated node, and the calling test's own apply lock and journal.
 node() {
 	export MIGCTL_LOCK="$TEST_TMP/${FUNCNAME[1]}.lock"
@@ -1172,13 +1179,17 @@ Nothing to do: the GPUs match the configuration." "apply with nothing to do and 
 	sim fault add "$FN_DGI" UNKNOWN --nth 2 >/dev/null
 	mc 1 apply -f "$A100" -c all-balanced
 	expect_contains "$ERR" "6 of 14 operations were done; run apply again to finish"
+	# the GPU instance whose compute instance went is not left without one
+	expect_contains "$ERR" "operation 7 of 14 failed (GPU 0: destroy GPU instance"
+	expect_contains "$ERR" "so that no GPU instance is left without compute instances: 0 new one(s) removed, 1 given their compute instances back, 3 destroyed as planned"
+	no_bare_gpu_instances "after the failed apply"
 	[ -e "$MIGCTL_JOURNAL" ] || fail "the failed apply left no journal"
 	expect_eq "$(json_eval "(d['done'], len(d['operations']), d['selected_config'], d['config_file'])" <"$MIGCTL_JOURNAL")" \
 		"[6, 14, \"all-balanced\", \"$A100\"]" "the journal"
 	mc 4 assert -f "$A100" -c all-balanced
 	mc 0 apply -f "$A100" -c all-balanced
 	expect_contains "$OUT" "stopped after 6 of 14 operations; planning again from the GPUs as they are now."
-	expect_contains "$OUT" "MIG configuration applied successfully (8 operations)"
+	expect_contains "$OUT" "MIG configuration applied successfully (6 operations)"
 	no_journal "the apply that finished the work"
 	converged "$A100" all-balanced
 	# a journal that is not JSON does not stop apply, and is replaced/removed
@@ -1304,10 +1315,12 @@ t_stop_at_every_operation_and_run_again() {
 		else
 			fail "stopping at operation $k ($kind) left no journal"
 		fi
+		no_bare_gpu_instances "stopping at operation $k ($kind)"
 		mc 4 assert -f "$SWEEP" -c target
 		mc 0 apply -f "$SWEEP" -c target
 		expect_contains "$OUT" "stopped after $((k - 1)) of $total operations"
-		expect_contains "$OUT" "MIG configuration applied successfully ($((total - k + 1)) operations)"
+		# what is left, plus what a roll back put back or took away
+		expect_contains "$OUT" "MIG configuration applied successfully ("
 		no_journal "the apply after stopping at operation $k"
 		mc 0 assert -f "$SWEEP" -c target
 		same_uuids "$TEST_TMP/start.json" 0:9,0:10 "stopped at operation $k ($kind): the A100's 1g instances"
