@@ -751,10 +751,19 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		rc = mig_plan_apply(c->ctx, plan, &more, pending, &events, &err);
 		done += more;
 	}
-	free(pending);
 	if (rc) {
 		cli_fail_err(c, &err);
 		if (err.status == MIG_E_PENDING) {
+			/* name what holds them: the processes as read before the apply */
+			for (size_t i = 0; i < c->node->ngpus; i++) {
+				const struct mig_gpu *g = &c->node->gpus[i];
+				if (!pending[i] || !g->nprocs)
+					continue;
+				fprintf(stderr, "migctl: GPU %u runs process%s", g->index, g->nprocs > 1 ? "es" : "");
+				for (size_t k = 0; k < g->nprocs && k < 16; k++)
+					fprintf(stderr, "%s %u", k ? "," : "", g->procs[k].pid);
+				fprintf(stderr, "%s\n", g->nprocs > 16 ? ", ..." : "");
+			}
 			if (!a.reset_pending)
 				fprintf(stderr, "migctl: stop what uses those GPUs and run apply again, or add --reset-pending to "
 						"reset only them\n");
@@ -764,8 +773,10 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 					"from the GPUs as they are)\n",
 				done, plan->nops);
 		}
+		free(pending);
 		goto out;
 	}
+	free(pending);
 
 	/* verify: the node must now match */
 	mig_plan_free(plan);
@@ -814,7 +825,7 @@ out:
 			cli_print_json(doc);
 			json_decref(doc);
 		} else {
-			printf("MIG configuration applied successfully (%zu operations)\n", done);
+			printf("MIG configuration applied successfully (%zu operation%s)\n", done, done == 1 ? "" : "s");
 		}
 	}
 	hooks_free(&hooks);

@@ -142,7 +142,9 @@ apply_keeping() {
 	if [ "$nops" -eq 0 ]; then
 		expect_contains "$OUT" "Nothing to do: the GPUs match the configuration."
 	else
-		expect_contains "$OUT" "MIG configuration applied successfully ($nops operations)"
+		local plural=s
+		[ "$nops" -eq 1 ] && plural=
+		expect_contains "$OUT" "MIG configuration applied successfully ($nops operation$plural)"
 	fi
 	"$MIGSIM" show --json >"$TEST_TMP/sim.json"
 	"$MIGSIM" fault clear >/dev/null
@@ -1390,6 +1392,8 @@ t_mode_change_pending_while_gpu_is_busy() {
 	pid=$(sim proc start --gpu 1)
 	mc 3 apply -f "$A100" -c all-balanced
 	expect_contains "$ERR" "the MIG mode change is pending on GPU 1 (in use)"
+	expect_contains "$ERR" "migctl: GPU 1 runs process $pid"
+	expect_not_contains "$ERR" "GPU 0 runs"
 	expect_contains "$ERR" "add --reset-pending to reset only them"
 	expect_eq "$("$MIGSIM" show --json | json_eval "[g['mig_mode'] for g in d['gpus']]")" \
 		'[{"current": "enabled", "pending": "enabled"}, {"current": "disabled", "pending": "enabled"}]' "MIG modes"
