@@ -69,8 +69,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
 	$(BENCH_BIN)
 include fuzz/fuzz.mk
+include lint.mk
 
-.PHONY: all deps check asan valgrind clean install install-systemd test-only demo bench fuzz
+.PHONY: all deps check asan valgrind clean install install-systemd test-only demo bench fuzz lint
 .DEFAULT_GOAL := all
 # Keep the objects of pattern-built programs, so a second make rebuilds nothing.
 .SECONDARY:

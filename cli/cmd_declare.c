@@ -36,12 +36,14 @@ struct declare_args {
 	double lock_timeout;
 };
 
+/* Returns 0, or EXIT_USAGE (printed). EXIT_USAGE is returned here, not cli_usage()'s result, so
+ * that static analysis sees that a 0 means a->file is set when needs_file. */
 static int parse_args(const char *cmd, int argc, char **argv, struct declare_args *a, bool needs_file)
 {
 	a->lock_timeout = 60;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const bool v = i + 1 < argc; /* a value follows: argv[i + 1], never NULL below argc */
 		if ((strcmp(s, "-f") == 0 || strcmp(s, "--config-file") == 0) && v && strcmp(cmd, "export") != 0)
 			a->file = argv[++i];
 		else if ((strcmp(s, "-c") == 0 || strcmp(s, "--selected-config") == 0) && v && strcmp(cmd, "export") != 0)
@@ -59,10 +61,14 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 		else if (strcmp(s, "--lock-timeout") == 0 && v && strcmp(cmd, "apply") == 0) {
 			char *end;
 			a->lock_timeout = strtod(argv[++i], &end);
-			if (*end || !isfinite(a->lock_timeout) || a->lock_timeout < 0 || a->lock_timeout > 86400)
-				return cli_usage("apply: --lock-timeout takes seconds, e.g. 60 (got '%s')", argv[i]);
-		} else
-			return cli_usage("%s: unknown or incomplete argument '%s'", cmd, s);
+			if (*end || !isfinite(a->lock_timeout) || a->lock_timeout < 0 || a->lock_timeout > 86400) {
+				cli_usage("apply: --lock-timeout takes seconds, e.g. 60 (got '%s')", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else {
+			cli_usage("%s: unknown or incomplete argument '%s'", cmd, s);
+			return EXIT_USAGE;
+		}
 	}
 	const char *env_file = getenv("MIGCTL_CONFIG_FILE"), *env_set = getenv("MIGCTL_SELECTED_CONFIG");
 	if (!a->file && needs_file && env_file && *env_file)
@@ -73,8 +79,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 		a->hooks = getenv("MIGCTL_HOOKS_FILE");
 	if (a->hooks && !*a->hooks)
 		a->hooks = NULL;
-	if (needs_file && !a->file)
-		return cli_usage("%s: which config file? -f FILE (or - for standard input, or $MIGCTL_CONFIG_FILE)", cmd);
+	if (needs_file && !a->file) {
+		cli_usage("%s: which config file? -f FILE (or - for standard input, or $MIGCTL_CONFIG_FILE)", cmd);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -182,7 +190,10 @@ static void print_gpu_plan(const struct mig_gpu *g, const struct mig_gpu_plan *g
 {
 	struct mig_placement before[8];
 	int ids[8];
-	for (size_t i = 0; i < g->ngis && i < 8; i++) {
+	size_t n = g->ngis; /* counted once: the row prints what was filled */
+	if (n > 8)
+		n = 8;
+	for (size_t i = 0; i < n; i++) {
 		before[i] = g->gis[i].placement;
 		ids[i] = (int)g->gis[i].id;
 	}
@@ -191,7 +202,7 @@ static void print_gpu_plan(const struct mig_gpu *g, const struct mig_gpu_plan *g
 	       gp->created_cis);
 	if (g->grid == 0)
 		return;
-	print_row("before", g->grid, before, ids, g->ngis < 8 ? g->ngis : 8);
+	print_row("before", g->grid, before, ids, n);
 	print_row("after", g->grid, gp->after, gp->after_id, gp->nafter);
 }
 
@@ -783,8 +794,12 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	plan = NULL;
 	free(targets);
 	targets = NULL;
-	if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan))
+	if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan)) {
+		fprintf(stderr, "migctl: %zu of %zu operations were done, but the check after them failed; run 'migctl "
+				"assert' with the same configuration to check the GPUs\n",
+			done, done);
 		goto out;
+	}
 	if (plan->nops) {
 		cli_fail(c, "after applying, the GPUs still differ from the configuration (%zu operations left); see "
 			    "'migctl assert -f %s'",

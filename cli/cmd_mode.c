@@ -54,7 +54,7 @@ int cmd_mode(struct cli *c, int argc, char **argv)
 	size_t changed = 0;
 	for (size_t i = 0; i < c->node->ngpus; i++) {
 		const struct mig_gpu *g = &c->node->gpus[i];
-		struct mig_mode_result res;
+		struct mig_mode_result res = {0};
 		struct mig_error err;
 		const char *result, *reason = NULL;
 		char pids[256], why[512];
@@ -65,7 +65,6 @@ int cmd_mode(struct cli *c, int argc, char **argv)
 		if (g->mode_current == want && g->mode_pending == want) {
 			result = "unchanged";
 			res.current = res.pending = want;
-			res.activation = 0;
 			if (!c->json)
 				printf("MIG mode is already %s for GPU %s\n", enable ? "enabled" : "disabled", g->pci_bus_id);
 		} else if (mig_gpu_set_mig_mode(c->ctx, g->index, enable, &res, &err)) {

@@ -52,8 +52,11 @@ int cli_fail_err(struct cli *c, const struct mig_error *err)
 {
 	char msg[2048];
 	const char *hint = "";
+	/* the permission, support and in-use hints are about changes ("Unable to create ..."),
+	 * not about reading the node */
+	bool change = strstr(err->msg, "Unable to ") || strstr(err->msg, "MIG mode on GPU");
 
-	switch (err->nvml) {
+	switch (change ? err->nvml : err->nvml == NVML_ERROR_GPU_IS_LOST ? err->nvml : NVML_SUCCESS) {
 	case NVML_ERROR_NO_PERMISSION:
 		hint = "; changing MIG mode needs root, and creating or destroying instances needs root or read "
 		       "access to /proc/driver/nvidia/capabilities/mig/config";
@@ -255,12 +258,25 @@ void cli_print_slices(const struct mig_gpu *g, const char *indent)
 	printf("\n");
 }
 
+/* Append to buf, counting what snprintf would have written; past len, nothing more is written
+ * (and no pointer past the end of buf is formed). */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
 void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, const struct mig_placement *only,
 			 char *buf, size_t len)
 {
 	size_t used = 0;
 	bool any_free = false;
-#define ADD(...) used += (size_t)snprintf(buf + used, used < len ? len - used : 0, __VA_ARGS__)
+#define ADD(...) append(buf, len, &used, __VA_ARGS__)
 	buf[0] = '\0';
 	if (g->ngis) {
 		ADD("; in use:");

@@ -34,7 +34,7 @@ static void check_parses_as(const char *text, const struct mig_profile_name *wan
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char text[256], canon[MIG_PROFILE_MAX], canon2[MIG_PROFILE_MAX], buf[300];
+	char text[256];
 	struct mig_profile_name p;
 	struct mig_error err;
 
@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err.status != MIG_E_INVALID || !err.msg[0])
 			abort();
 	} else {
+		char canon[MIG_PROFILE_MAX], canon2[MIG_PROFILE_MAX], buf[300];
 		if (!p.gi_slices || !p.memory_gb || p.compute_slices >= p.gi_slices)
 			abort();
 		int n = mig_profile_name_format(&p, canon, sizeof(canon));

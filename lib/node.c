@@ -127,8 +127,8 @@ static int read_gi_profiles(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 	return 0;
 }
 
-static int read_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, struct mig_gi *gi, unsigned int gi_slices,
-			    unsigned int flags, struct mig_error *err)
+static int read_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, unsigned int gpu, struct mig_gi *gi,
+			    unsigned int gi_slices, unsigned int flags, struct mig_error *err)
 {
 	gi->ci_profiles = calloc(NVML_COMPUTE_INSTANCE_PROFILE_COUNT, sizeof(*gi->ci_profiles));
 	if (!gi->ci_profiles)
@@ -141,8 +141,9 @@ static int read_ci_profiles(struct mig_ctx *ctx, nvmlGpuInstance_t h, struct mig
 		if (skippable(rc))
 			continue;
 		if (rc != NVML_SUCCESS)
-			return mig_nvml_error(err, ctx->nvml, rc, "reading compute instance profile %u of GPU instance %u",
-					      idx, gi->id);
+			return mig_nvml_error(err, ctx->nvml, rc,
+					      "reading compute instance profile %u of GPU instance %u on GPU %u", idx, gi->id,
+					      gpu);
 		struct mig_ci_profile *c = &gi->ci_profiles[gi->nci_profiles++];
 		c->id = info.id;
 		profile_name_of(info.name, c->name);
@@ -237,7 +238,7 @@ static int read_instances(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gpu 
 			if (same) {
 				if (copy_ci_profiles(ctx, handles[k], gi, same, flags, err))
 					return -1;
-			} else if (read_ci_profiles(ctx, handles[k], gi, p->slices, flags, err)) {
+			} else if (read_ci_profiles(ctx, handles[k], g->index, gi, p->slices, flags, err)) {
 				return -1;
 			}
 			gi->cis = calloc(MAX_INSTANCES, sizeof(*gi->cis));
@@ -291,10 +292,15 @@ static int read_processes(struct mig_ctx *ctx, nvmlDevice_t dev, nvmlProcessInfo
 {
 	unsigned int cap = 16;
 	*out = NULL;
+	*n = 0;
 	for (int tries = 0; tries < 4; tries++) {
 		nvmlProcessInfo_t *buf = realloc(*out, cap * sizeof(*buf));
-		if (!buf)
+		if (!buf) { /* the callers free *out only on success */
+			free(*out);
+			*out = NULL;
+			*n = 0;
 			return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+		}
 		*out = buf;
 		*n = cap;
 		nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetComputeRunningProcesses_v3, dev, n, buf);
@@ -324,7 +330,7 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 		return skippable(mrc) ? 0
 				      : mig_nvml_error(err, ctx->nvml, mrc, "reading the MIG devices of GPU %u", g->index);
 	for (unsigned int i = 0; i < max; i++) {
-		nvmlDevice_t mig;
+		nvmlDevice_t mig = NULL;
 		unsigned int gi_id, ci_id;
 		nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetMigDeviceHandleByIndex, dev, i, &mig);
 		if (rc == NVML_ERROR_NOT_FOUND || rc == NVML_ERROR_INVALID_ARGUMENT)
@@ -370,7 +376,7 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, unsigned int flags,
 		    struct mig_error *err)
 {
-	nvmlDevice_t dev;
+	nvmlDevice_t dev = NULL;
 	nvmlPciInfo_t pci;
 	nvmlMemory_t mem;
 	unsigned int cur, pend;

@@ -11,7 +11,7 @@ static int gpu_handle(struct mig_ctx *ctx, unsigned int gpu, nvmlDevice_t *dev, 
 static int gi_handle(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, nvmlGpuInstance_t *gi,
 		     struct mig_error *err)
 {
-	nvmlDevice_t dev;
+	nvmlDevice_t dev = NULL; /* set through a function pointer the analyzer cannot follow */
 	if (gpu_handle(ctx, gpu, &dev, err))
 		return -1;
 	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetGpuInstanceById, dev, gi_id, gi);
@@ -23,9 +23,9 @@ static int gi_handle(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, 
 int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, struct mig_mode_result *res,
 			 struct mig_error *err)
 {
-	nvmlDevice_t dev;
+	nvmlDevice_t dev = NULL;
 	nvmlReturn_t activation = NVML_SUCCESS;
-	unsigned int cur, pend;
+	unsigned int cur = 0, pend = 0;
 
 	if (gpu_handle(ctx, gpu, &dev, err))
 		return -1;
@@ -45,8 +45,8 @@ int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, str
 int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id, const struct mig_placement *at,
 		  unsigned int *gi_id, struct mig_placement *placed, struct mig_error *err)
 {
-	nvmlDevice_t dev;
-	nvmlGpuInstance_t gi;
+	nvmlDevice_t dev = NULL;
+	nvmlGpuInstance_t gi = NULL;
 	nvmlGpuInstanceInfo_t info;
 	nvmlReturn_t rc;
 
@@ -67,8 +67,12 @@ int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id
 				      gpu, profile_id);
 	}
 	rc = NVML_CALL(ctx, nvmlGpuInstanceGetInfo, gi, &info);
-	if (rc != NVML_SUCCESS)
-		return mig_nvml_error(err, ctx->nvml, rc, "reading the new GPU instance on GPU %u", gpu);
+	if (rc != NVML_SUCCESS) {
+		/* without its id nobody could find it again: take it back */
+		nvmlReturn_t undo = NVML_CALL(ctx, nvmlGpuInstanceDestroy, gi);
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the new GPU instance on GPU %u (%s)", gpu,
+				      undo == NVML_SUCCESS ? "it was destroyed again" : "it could not be destroyed again");
+	}
 	if (gi_id)
 		*gi_id = info.id;
 	if (placed)
@@ -78,7 +82,7 @@ int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id
 
 int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err)
 {
-	nvmlGpuInstance_t gi;
+	nvmlGpuInstance_t gi = NULL;
 	if (gi_handle(ctx, gpu, gi_id, &gi, err))
 		return -1;
 	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceDestroy, gi);
@@ -90,8 +94,8 @@ int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, st
 int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
 		  const struct mig_placement *at, unsigned int *ci_id, struct mig_error *err)
 {
-	nvmlGpuInstance_t gi;
-	nvmlComputeInstance_t ci;
+	nvmlGpuInstance_t gi = NULL;
+	nvmlComputeInstance_t ci = NULL;
 	nvmlComputeInstanceInfo_t info;
 	nvmlReturn_t rc;
 
@@ -114,8 +118,11 @@ int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, uns
 				      gpu, gi_id, ci_profile_id);
 	}
 	rc = NVML_CALL(ctx, nvmlComputeInstanceGetInfo_v2, ci, &info);
-	if (rc != NVML_SUCCESS)
-		return mig_nvml_error(err, ctx->nvml, rc, "reading the new compute instance on GPU %u", gpu);
+	if (rc != NVML_SUCCESS) {
+		nvmlReturn_t undo = NVML_CALL(ctx, nvmlComputeInstanceDestroy, ci);
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the new compute instance on GPU %u (%s)", gpu,
+				      undo == NVML_SUCCESS ? "it was destroyed again" : "it could not be destroyed again");
+	}
 	if (ci_id)
 		*ci_id = info.id;
 	return 0;
@@ -124,7 +131,7 @@ int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, uns
 int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int *count,
 		     struct mig_error *err)
 {
-	nvmlGpuInstance_t gi;
+	nvmlGpuInstance_t gi = NULL;
 	*count = 0;
 	if (gi_handle(ctx, gpu, gi_id, &gi, err))
 		return -1;
@@ -143,8 +150,8 @@ int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, 
 
 int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id, struct mig_error *err)
 {
-	nvmlGpuInstance_t gi;
-	nvmlComputeInstance_t ci;
+	nvmlGpuInstance_t gi = NULL;
+	nvmlComputeInstance_t ci = NULL;
 	if (gi_handle(ctx, gpu, gi_id, &gi, err))
 		return -1;
 	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceById, gi, ci_id, &ci);
@@ -162,7 +169,7 @@ int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, un
 int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
 			      unsigned int *ci_profile_id, struct mig_error *err)
 {
-	nvmlGpuInstance_t gi;
+	nvmlGpuInstance_t gi = NULL;
 	unsigned int best_sms = 0;
 	bool found = false;
 
@@ -172,8 +179,12 @@ int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned in
 		nvmlComputeInstanceProfileInfo_v2_t info = {.version = nvmlComputeInstanceProfileInfo_v2};
 		nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceGetComputeInstanceProfileInfoV, gi, idx,
 					    NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_SHARED, &info);
+		if (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_INVALID_ARGUMENT)
+			continue; /* a profile this GPU instance does not offer */
 		if (rc != NVML_SUCCESS)
-			continue;
+			return mig_nvml_error(err, ctx->nvml, rc,
+					      "reading compute instance profile %u of GPU instance %u on GPU %u", idx, gi_id,
+					      gpu);
 		if (info.sliceCount == gi_slices && (!found || info.multiprocessorCount > best_sms)) {
 			found = true;
 			best_sms = info.multiprocessorCount;

@@ -25,7 +25,7 @@ static bool read_count(const char **p, const char *unit, unsigned int *out)
 	unsigned int v = 0;
 	size_t digits = 0;
 
-	while (isdigit((unsigned char)s[digits]) && digits < 4)
+	while (digits < 4 && isdigit((unsigned char)s[digits]))
 		v = v * 10 + (unsigned int)(s[digits++] - '0');
 	if (digits == 0 || digits > 3 || v == 0 || s[0] == '0')
 		return false;

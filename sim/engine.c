@@ -81,7 +81,9 @@ static unsigned int gi_headroom(const struct sim_gpu *g, const struct sim_gi_pro
 		slices += q->slices;
 		same += g->gi[i].profile_id == p->id;
 	}
-	unsigned int limit = g->model->max_gpu_instances < SIM_MAX_GIS ? g->model->max_gpu_instances : SIM_MAX_GIS;
+	unsigned int limit = g->model->max_gpu_instances;
+	if (limit > SIM_MAX_GIS) /* not as a ?: min, which cppcheck 2.10 misreads as always 0 */
+		limit = SIM_MAX_GIS;
 	unsigned int room = limit > g->ngi ? limit - g->ngi : 0;
 	unsigned int count_room = p->instance_count > same ? p->instance_count - same : 0;
 	unsigned int slice_room = g->model->compute_slices > slices ? (g->model->compute_slices - slices) / p->slices : 0;
@@ -219,13 +221,9 @@ nvmlReturn_t sim_gi_destroy(struct sim_state *st, unsigned int gpu, unsigned int
 
 /* ---- compute instances ---------------------------------------------------------------- */
 
-struct ci_ctx {
-	const struct sim_gi *gi;
-};
-
 static bool ci_span_free(const void *ctx, struct sim_placement at)
 {
-	const struct sim_gi *gi = ((const struct ci_ctx *)ctx)->gi;
+	const struct sim_gi *gi = ctx;
 	for (unsigned int i = 0; i < gi->nci; i++)
 		if (overlaps(gi->ci[i].placement, at))
 			return false;
@@ -254,9 +252,8 @@ static unsigned int ci_headroom(const struct sim_gpu *g, const struct sim_gi *gi
 
 unsigned int sim_ci_remaining(const struct sim_gpu *g, const struct sim_gi *gi, const struct sim_ci_profile *c)
 {
-	struct ci_ctx ctx = {gi};
 	unsigned int room = ci_headroom(g, gi, c);
-	unsigned int fit = max_disjoint_free(c->placements, c->nplacements, ci_span_free, &ctx);
+	unsigned int fit = max_disjoint_free(c->placements, c->nplacements, ci_span_free, gi);
 	return fit < room ? fit : room;
 }
 
@@ -275,7 +272,6 @@ nvmlReturn_t sim_ci_create(struct sim_gpu *g, struct sim_gi *gi, unsigned int pr
 {
 	const struct sim_gi_profile *p = sim_gpu_gi_profile(g, gi->profile_id);
 	const struct sim_ci_profile *c;
-	struct ci_ctx ctx = {gi};
 	struct sim_placement chosen;
 
 	if (profile_id >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
@@ -286,7 +282,7 @@ nvmlReturn_t sim_ci_create(struct sim_gpu *g, struct sim_gi *gi, unsigned int pr
 	if (at) {
 		if (!placement_listed(c->placements, c->nplacements, *at))
 			return NVML_ERROR_INVALID_ARGUMENT;
-		if (ci_headroom(g, gi, c) == 0 || !ci_span_free(&ctx, *at))
+		if (ci_headroom(g, gi, c) == 0 || !ci_span_free(gi, *at))
 			return NVML_ERROR_INSUFFICIENT_RESOURCES;
 		chosen = *at;
 	} else {
@@ -294,7 +290,7 @@ nvmlReturn_t sim_ci_create(struct sim_gpu *g, struct sim_gi *gi, unsigned int pr
 		int found = -1;
 		if (ci_headroom(g, gi, c) > 0)
 			for (unsigned int i = 0; i < c->nplacements && found < 0; i++)
-				if (ci_span_free(&ctx, c->placements[i]))
+				if (ci_span_free(gi, c->placements[i]))
 					found = (int)i;
 		if (found < 0)
 			return NVML_ERROR_INSUFFICIENT_RESOURCES;

@@ -323,11 +323,10 @@ static nvmlReturn_t copy_string(char *dst, unsigned int len, const char *src)
 
 static nvmlReturn_t do_init(const char *fn)
 {
-	char err[512];
-
 	trace_call(fn);
 	pthread_mutex_lock(&mu);
 	if (init_count == 0) {
+		char err[512];
 		fill_handle_tables();
 		if (sim_store_open(&store, NULL, err, sizeof(err)) || sim_store_load(&store, err, sizeof(err))) {
 			note_error(err);

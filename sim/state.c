@@ -66,7 +66,6 @@ static int add_gpus(struct sim_state *st, char *item, char *err, size_t errlen)
 {
 	unsigned long count = 1;
 	char *spec = item, *x = strchr(item, 'x');
-	char models[512];
 
 	/* "8xA100-SXM4-40GB": a count only when everything before the 'x' is digits. */
 	if (x && x > item) {
@@ -83,6 +82,7 @@ static int add_gpus(struct sim_state *st, char *item, char *err, size_t errlen)
 		*flags++ = '\0';
 	const struct sim_model *m = sim_model_find(spec);
 	if (!m) {
+		char models[512];
 		known_models(models, sizeof(models));
 		return sim_errorf(err, errlen, "unknown GPU model '%s'; known models: %s", spec, models);
 	}
@@ -180,6 +180,7 @@ static int get_uint(struct reader *r, const char *where, json_t *obj, const char
 		    unsigned long long *out)
 {
 	json_t *v = json_object_get(obj, key);
+	*out = 0; /* set on every path: bad()'s -1 is opaque to static analysis (variadic) */
 	if (!v)
 		return bad(r, where, "missing key '%s'", key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || (unsigned long long)json_integer_value(v) > max)
@@ -201,6 +202,7 @@ static int get_u32(struct reader *r, const char *where, json_t *obj, const char 
 static int get_bool(struct reader *r, const char *where, json_t *obj, const char *key, bool *out)
 {
 	json_t *v = json_object_get(obj, key);
+	*out = false;
 	if (!v)
 		return bad(r, where, "missing key '%s'", key);
 	if (!json_is_boolean(v))
@@ -212,6 +214,7 @@ static int get_bool(struct reader *r, const char *where, json_t *obj, const char
 static int get_str(struct reader *r, const char *where, json_t *obj, const char *key, const char **out)
 {
 	json_t *v = json_object_get(obj, key);
+	*out = "";
 	if (!v)
 		return bad(r, where, "missing key '%s'", key);
 	if (!json_is_string(v))
@@ -223,6 +226,7 @@ static int get_str(struct reader *r, const char *where, json_t *obj, const char 
 static int get_array(struct reader *r, const char *where, json_t *obj, const char *key, size_t max, json_t **out)
 {
 	json_t *v = json_object_get(obj, key);
+	*out = NULL;
 	if (!v)
 		return bad(r, where, "missing key '%s'", key);
 	if (!json_is_array(v))

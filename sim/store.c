@@ -105,7 +105,8 @@ void sim_store_unlock(struct sim_store *s)
 	s->locked = false;
 }
 
-/* Read the whole file; 1 when it does not exist. */
+/* Read the whole file; 1 when it does not exist, -1 (err set) on failure. The -1 is spelled
+ * out rather than sim_errorf()'s result, so that static analysis sees *text set on 0. */
 static int read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -114,18 +115,21 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		return sim_errorf(err, errlen, "cannot open state file %s: %s", path, strerror(errno));
+		sim_errorf(err, errlen, "cannot open state file %s: %s", path, strerror(errno));
+		return -1;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_BYTES) {
 		close(fd);
-		return sim_errorf(err, errlen, "state file %s is not a regular file of at most %u bytes", path,
-			    STATE_MAX_BYTES);
+		sim_errorf(err, errlen, "state file %s is not a regular file of at most %u bytes", path,
+			   STATE_MAX_BYTES);
+		return -1;
 	}
 	size_t cap = (size_t)sb.st_size + 1, used = 0;
 	char *buf = malloc(cap);
 	if (!buf) {
 		close(fd);
-		return sim_errorf(err, errlen, "out of memory");
+		sim_errorf(err, errlen, "out of memory");
+		return -1;
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf + used, cap - used - 1);
@@ -134,7 +138,8 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 		if (n < 0) {
 			free(buf);
 			close(fd);
-			return sim_errorf(err, errlen, "cannot read state file %s: %s", path, strerror(errno));
+			sim_errorf(err, errlen, "cannot read state file %s: %s", path, strerror(errno));
+			return -1;
 		}
 		if (n == 0)
 			break;

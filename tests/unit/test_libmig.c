@@ -199,6 +199,22 @@ static void test_profile_lookup(void **unused)
 	mig_ctx_free(ctx);
 }
 
+/* err may be NULL: a failed operation (a GPU instance that is not there) is still told by the
+ * return value, and *done counts none (this used to dereference the NULL err) */
+static void test_plan_apply_without_err(void **unused)
+{
+	(void)unused;
+	machine("A100-SXM4-40GB");
+	struct mig_ctx *ctx = open_ctx();
+	enable(ctx, 0);
+	struct mig_op op = {.kind = MIG_OP_DESTROY_GI, .gpu = 0, .gi_id = 99, .new_gi = -1};
+	struct mig_plan plan = {.ops = &op, .nops = 1};
+	size_t done = 1;
+	assert_int_equal(mig_plan_apply(ctx, &plan, &done, NULL, NULL, NULL), -1);
+	assert_int_equal(done, 0);
+	mig_ctx_free(ctx);
+}
+
 static void test_bad_state_fails_init_with_the_reason(void **unused)
 {
 	(void)unused;
@@ -224,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_reads_gpus_profiles_and_instances),
 		cmocka_unit_test(test_selectors),
 		cmocka_unit_test(test_profile_lookup),
+		cmocka_unit_test(test_plan_apply_without_err),
 		cmocka_unit_test(test_bad_state_fails_init_with_the_reason),
 	};
 	int rc = cmocka_run_group_tests_name("libmig", tests, NULL, NULL);
