@@ -167,3 +167,10 @@ expect_state_unchanged() {
 	before=$(MIGSIM_STATE="$TEST_TMP/saved-state.json" sim_snapshot)
 	expect_unchanged "$before" "$@"
 }
+
+# mc RC ARGS...: migctl --sim ARGS must exit RC ($OUT, $ERR as in expect_rc).
+mc() {
+	local rc=$1
+	shift
+	expect_rc "$rc" "$MIGCTL" --sim "$@"
+}

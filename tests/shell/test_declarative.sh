@@ -63,13 +63,6 @@ node() {
 	"$MIGSIM" init "$1" >/dev/null 2>"$TEST_TMP/init.err" || fail "migsim init $1: $(cat "$TEST_TMP/init.err")"
 }
 
-# mc RC ARGS...: migctl --sim ARGS must exit RC ($OUT, $ERR as in expect_rc).
-mc() {
-	local rc=$1
-	shift
-	expect_rc "$rc" "$MIGCTL" --sim "$@"
-}
-
 # sim ARGS...: migsim ARGS must succeed; prints its output.
 sim() {
 	"$MIGSIM" "$@" >"$TEST_TMP/sim.out" 2>&1 || fail "migsim $*: $(cat "$TEST_TMP/sim.out")"

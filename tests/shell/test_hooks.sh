@@ -56,13 +56,6 @@ node() {
 	"$MIGSIM" init "$1" >/dev/null 2>"$TEST_TMP/init.err" || fail "migsim init $1: $(cat "$TEST_TMP/init.err")"
 }
 
-# mc RC ARGS...: migctl --sim ARGS must exit RC ($OUT, $ERR as in expect_rc).
-mc() {
-	local rc=$1
-	shift
-	expect_rc "$rc" "$MIGCTL" --sim "$@"
-}
-
 # write_hooks FILE: the hooks file from stdin, root's and not writable by others.
 write_hooks() {
 	cat >"$1"

@@ -16,13 +16,6 @@ init_ok() {
 	"$MIGSIM" init "$@" >/dev/null 2>"$TEST_TMP/init.err" || fail "migsim init $*: $(cat "$TEST_TMP/init.err")"
 }
 
-# mc RC ARGS...: migctl --sim ARGS must exit RC ($OUT, $ERR as in expect_rc).
-mc() {
-	local rc=$1
-	shift
-	expect_rc "$rc" "$MIGCTL" --sim "$@"
-}
-
 # refused RC ARGS...: migctl --sim ARGS exits RC with a message on stderr, and the node is
 # unchanged. Without --json stdout stays empty; usage errors point at 'migctl help'.
 refused() {

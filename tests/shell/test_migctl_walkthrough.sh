@@ -13,13 +13,6 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 A100_PROFILES="1g.5gb 1g.5gb+me 1g.10gb 2g.10gb 3g.20gb 4g.20gb 7g.40gb"
 UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 
-# mc RC ARGS...: migctl --sim ARGS must exit RC ($OUT, $ERR as in expect_rc).
-mc() {
-	local rc=$1
-	shift
-	expect_rc "$rc" "$MIGCTL" --sim "$@"
-}
-
 a100() {
 	"$MIGSIM" init A100-SXM4-40GB >/dev/null 2>&1 || fail "migsim init A100-SXM4-40GB"
 }
