@@ -149,6 +149,9 @@ valgrind: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(TEST_ENV) TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
 		./tests/run-tests.sh $(UNIT_BIN) $(SIMTEST_BIN) $(FUZZ_REPLAY_BIN)
+	@# every migctl command, through the golden and walkthrough tests, with migctl under valgrind
+	$(Q)$(TEST_ENV) MIGCTL_REAL=$(abspath $(MIGCTL)) MIGCTL=$(abspath tests/valgrind-migctl.sh) \
+		./tests/run-tests.sh tests/shell/test_migctl_golden.sh tests/shell/test_migctl_walkthrough.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

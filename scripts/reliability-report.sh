@@ -270,6 +270,15 @@ $PV_STATE
 
 $SA_STATE
 
+`make lint` runs cppcheck (warning, style, performance and portability checks; one documented
+suppression in \`lint/cppcheck.supp\`) and clang's scan-build over a clean build of everything,
+including the tests and fuzz replays; CI (\`.ci/run\`) fails on any report. Memory errors are
+covered twice in CI: \`make asan\` runs the whole suite (every shell test included) with
+ASan+UBSan builds of migctl, the simulator and the tests, and \`make valgrind\` runs the C tests
+and fuzz replays under valgrind and every migctl command (the golden and walkthrough tests)
+with migctl under valgrind (\`tests/valgrind-migctl.sh\`). The rest of the shell tests are not
+run under valgrind: thousands of migctl runs at about 0.3 s each would take CI past half an hour.
+
 ## Known open bugs (TAP TODO in these tests)
 
 \`\`\`
