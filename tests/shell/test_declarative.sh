@@ -16,15 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 
-# Call the interpreter itself rather than a wrapper script that finds it (pyenv's shims
-# cost ~50 ms a call); lib.sh's json_eval and sim_snapshot go through this too.
-PYTHON3=$(command python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-if [ -n "$PYTHON3" ] && [ -x "$PYTHON3" ]; then
-	python3() { "$PYTHON3" "$@"; }
-fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXAMPLES=$(cd "$HERE/../../examples" && pwd)

@@ -11,13 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGCTL_HOOKS_FILE
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 
-PYTHON3=$(command python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-if [ -n "$PYTHON3" ] && [ -x "$PYTHON3" ]; then
-	python3() { "$PYTHON3" "$@"; }
-fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXAMPLES=$(cd "$HERE/../../examples" && pwd)

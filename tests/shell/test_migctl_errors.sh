@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 
 A100_PROFILES="1g.5gb (19), 2g.10gb (14), 3g.20gb (9), 4g.20gb (5), 7g.40gb (0), 1g.5gb+me (20), 1g.10gb (15)"
 PERMISSION_HINT="needs root or read access to /proc/driver/nvidia/capabilities/mig/config"

@@ -7,8 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 
 A100_PROFILES="1g.5gb 1g.5gb+me 1g.10gb 2g.10gb 3g.20gb 4g.20gb 7g.40gb"
 UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'

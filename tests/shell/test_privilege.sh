@@ -8,8 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGCTL_HOOKS_FILE
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
 
 REFUSED="needs root or read access to /proc/driver/nvidia/capabilities/mig/config"
 CFG="$TEST_TMP/two.yaml"
