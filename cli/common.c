@@ -52,11 +52,8 @@ int cli_fail_err(struct cli *c, const struct mig_error *err)
 {
 	char msg[2048];
 	const char *hint = "";
-	/* the permission, support and in-use hints are about changes ("Unable to create ..."),
-	 * not about reading the node */
-	bool change = strstr(err->msg, "Unable to ") || strstr(err->msg, "MIG mode on GPU");
-
-	switch (change ? err->nvml : err->nvml == NVML_ERROR_GPU_IS_LOST ? err->nvml : NVML_SUCCESS) {
+	/* the permission, support and in-use hints are about changes, not about reading the node */
+	switch (err->change || err->nvml == NVML_ERROR_GPU_IS_LOST ? err->nvml : NVML_SUCCESS) {
 	case NVML_ERROR_NO_PERMISSION:
 		hint = "; changing MIG mode needs root, and creating or destroying instances needs root or read "
 		       "access to /proc/driver/nvidia/capabilities/mig/config";

@@ -37,6 +37,7 @@ enum mig_status {
 struct mig_error {
 	enum mig_status status;
 	int nvml; /* the NVML return code when status is MIG_E_NVML, else 0 */
+	bool change; /* NVML refused a change (MIG mode, create, destroy), not a read */
 	char msg[MIG_ERROR_MSG_MAX];
 };
 

@@ -19,6 +19,7 @@ int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt
 		return -1;
 	err->status = status;
 	err->nvml = 0;
+	err->change = false;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);

@@ -2,6 +2,14 @@
 /* Changing MIG state: MIG mode, creating and destroying GPU and compute instances. */
 #include "internal.h"
 
+/* rc, after an error that NVML gave for a change rather than a read (callers hint on those) */
+static int changing(struct mig_error *err, int rc)
+{
+	if (err)
+		err->change = true;
+	return rc;
+}
+
 static int gpu_handle(struct mig_ctx *ctx, unsigned int gpu, nvmlDevice_t *dev, struct mig_error *err)
 {
 	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetHandleByIndex_v2, gpu, dev);
@@ -32,7 +40,8 @@ int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, str
 	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceSetMigMode, dev, enable ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE,
 				    &activation);
 	if (rc != NVML_SUCCESS)
-		return mig_nvml_error(err, ctx->nvml, rc, "%s MIG mode on GPU %u", enable ? "enabling" : "disabling", gpu);
+		return changing(err, mig_nvml_error(err, ctx->nvml, rc, "%s MIG mode on GPU %u",
+						    enable ? "enabling" : "disabling", gpu));
 	rc = NVML_CALL(ctx, nvmlDeviceGetMigMode, dev, &cur, &pend);
 	if (rc != NVML_SUCCESS)
 		return mig_nvml_error(err, ctx->nvml, rc, "reading the MIG mode of GPU %u", gpu);
@@ -60,11 +69,13 @@ int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id
 	}
 	if (rc != NVML_SUCCESS) {
 		if (at)
-			return mig_nvml_error(err, ctx->nvml, rc,
-					      "Unable to create a GPU instance on GPU %u using profile %u at placement %u:%u",
-					      gpu, profile_id, at->start, at->size);
-		return mig_nvml_error(err, ctx->nvml, rc, "Unable to create a GPU instance on GPU %u using profile %u",
-				      gpu, profile_id);
+			return changing(err, mig_nvml_error(err, ctx->nvml, rc,
+							    "Unable to create a GPU instance on GPU %u using profile %u "
+							    "at placement %u:%u",
+							    gpu, profile_id, at->start, at->size));
+		return changing(err, mig_nvml_error(err, ctx->nvml, rc,
+						    "Unable to create a GPU instance on GPU %u using profile %u", gpu,
+						    profile_id));
 	}
 	rc = NVML_CALL(ctx, nvmlGpuInstanceGetInfo, gi, &info);
 	if (rc != NVML_SUCCESS) {
@@ -87,8 +98,8 @@ int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, st
 		return -1;
 	nvmlReturn_t rc = NVML_CALL(ctx, nvmlGpuInstanceDestroy, gi);
 	return rc == NVML_SUCCESS ? 0
-				  : mig_nvml_error(err, ctx->nvml, rc, "Unable to destroy GPU instance ID %u from GPU %u",
-						   gi_id, gpu);
+				  : changing(err, mig_nvml_error(err, ctx->nvml, rc,
+								 "Unable to destroy GPU instance ID %u from GPU %u", gi_id, gpu));
 }
 
 int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
@@ -109,13 +120,14 @@ int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, uns
 	}
 	if (rc != NVML_SUCCESS) {
 		if (at)
-			return mig_nvml_error(err, ctx->nvml, rc,
-					      "Unable to create a compute instance on GPU %u GPU instance ID %u using profile "
-					      "%u at placement %u:%u",
-					      gpu, gi_id, ci_profile_id, at->start, at->size);
-		return mig_nvml_error(err, ctx->nvml, rc,
-				      "Unable to create a compute instance on GPU %u GPU instance ID %u using profile %u",
-				      gpu, gi_id, ci_profile_id);
+			return changing(err, mig_nvml_error(err, ctx->nvml, rc,
+							    "Unable to create a compute instance on GPU %u GPU instance ID "
+							    "%u using profile %u at placement %u:%u",
+							    gpu, gi_id, ci_profile_id, at->start, at->size));
+		return changing(err, mig_nvml_error(err, ctx->nvml, rc,
+						    "Unable to create a compute instance on GPU %u GPU instance ID %u "
+						    "using profile %u",
+						    gpu, gi_id, ci_profile_id));
 	}
 	rc = NVML_CALL(ctx, nvmlComputeInstanceGetInfo_v2, ci, &info);
 	if (rc != NVML_SUCCESS) {
@@ -161,9 +173,10 @@ int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, un
 	if (rc == NVML_SUCCESS)
 		rc = NVML_CALL(ctx, nvmlComputeInstanceDestroy, ci);
 	return rc == NVML_SUCCESS ? 0
-				  : mig_nvml_error(err, ctx->nvml, rc,
-						   "Unable to destroy compute instance ID %u from GPU %u GPU instance ID %u",
-						   ci_id, gpu, gi_id);
+				  : changing(err, mig_nvml_error(err, ctx->nvml, rc,
+								 "Unable to destroy compute instance ID %u from GPU %u GPU "
+								 "instance ID %u",
+								 ci_id, gpu, gi_id));
 }
 
 int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
