@@ -46,7 +46,7 @@ SIM_LIB := $(BUILD)/sim/libnvidia-ml.so.1
 MIGSIM := $(BUILD)/migsim
 
 # ---- libmig ---------------------------------------------------------------------
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBMIG := $(BUILD)/libmig.a
 
@@ -85,6 +85,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# libmig's stages include "internal.h" from lib/
+$(BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilib -c -o $@ $<
 
 $(BUILD)/libmigsim-core.a: $(SIM_CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")

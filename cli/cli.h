@@ -49,10 +49,6 @@ int cli_load(struct cli *c);
  * in what (enum mig_admin bits), without changing anything. Prints the error and returns -1
  * when not. */
 int cli_require_admin(struct cli *c, unsigned int what);
-/* Run as root, refuse a file (opened as fd) that decides what root does unless root owns it
- * and no one else can write it: kind names it ("hooks file"), why says what it decides.
- * 0, or -1 with err filled (MIG_E_PERMISSION). Any other user: always 0. */
-int cli_check_trusted(const char *kind, const char *why, const char *path, int fd, struct mig_error *err);
 /* Re-read the node after changes. */
 int cli_reload(struct cli *c);
 /* Apply -i to the node: fills c->selected. */

@@ -23,7 +23,7 @@
 #include <yaml.h>
 
 #include "cli.h"
-#include "hooks.h"
+#include "../lib/txn/hooks.h"
 
 struct declare_args {
 	const char *file;
@@ -614,7 +614,7 @@ static void report_interrupted(struct cli *c, const struct kept_file *f)
 }
 
 /* The config of an apply, read from the file it checked: run as root, one that root does not
- * own or others can write is refused (cli_check_trusted), as it decides what root destroys.
+ * own or others can write is refused (mig_check_trusted_fd), as it decides what root destroys.
  * Standard input ("-") is the caller's own. plan, assert and apply --dry-run change nothing
  * and read any file (make_plan). */
 static int load_checked_config(struct cli *c, const char *file, struct mig_config **out)
@@ -628,7 +628,7 @@ static int load_checked_config(struct cli *c, const char *file, struct mig_confi
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return cli_fail(c, "cannot open config file %s: %s", file, strerror(errno));
-	int r = cli_check_trusted("config file", "it decides which instances apply destroys and creates", file, fd, &err) ||
+	int r = mig_check_trusted_fd("config file", "it decides which instances apply destroys and creates", file, fd, &err) ||
 		mig_config_load_fd(fd, file, out, &err);
 	close(fd);
 	return r ? cli_fail_err(c, &err) : 0;

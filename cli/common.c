@@ -110,26 +110,6 @@ int cli_require_admin(struct cli *c, unsigned int what)
 	return 0;
 }
 
-int cli_check_trusted(const char *kind, const char *why, const char *path, int fd, struct mig_error *err)
-{
-	struct stat sb;
-	mig_error_reset(err);
-	if (fstat(fd, &sb) != 0) {
-		snprintf(err->msg, sizeof(err->msg), "cannot inspect %s %.300s: %s", kind, path, strerror(errno));
-		err->status = MIG_E_INVALID;
-		return -1;
-	}
-	if (geteuid() == 0 && (sb.st_uid != 0 || (sb.st_mode & 022))) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "refusing %s %.100s: running as root, it must be owned by root and writable by no one else, "
-			 "as %s (it is owned by uid %u, mode %03o); fix with: chown root %.100s && chmod go-w %.100s",
-			 kind, path, why, (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 0777), path, path);
-		err->status = MIG_E_PERMISSION;
-		return -1;
-	}
-	return 0;
-}
-
 int cli_reload(struct cli *c)
 {
 	mig_node_free(c->node);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: mig-parted v1 configs (lib/config.c), then what follows without a GPU:
+ * Fuzz target: mig-parted v1 configs (lib/declare/config.c), then what follows without a GPU:
  * every set is looked up by name, resolved against a fake node (one empty MIG-enabled GPU
- * of every simulated model, and a GPU without MIG) and planned (lib/plan.c, lib/place.c).
+ * of every simulated model, and a GPU without MIG) and planned (lib/declare/targets.c, lib/plan/plan.c, lib/place/place.c).
  * A rejected input must say why: a non-empty message, and for the parser file:line:column.
  */
 #include <stdint.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: profile names (lib/profile_name.c), every spelling. A name that parses must
+ * Fuzz target: profile names (lib/node/profile_name.c), every spelling. A name that parses must
  * format to a canonical name that parses to the same thing and formats the same again, and
  * parse the same in upper and lower case and with NVML's "MIG " prefix (and name a compute
  * instance, mig_profile_name_is_compute, in every case when it has a "<c>c." part); a name that does
  * not must say why. Each name is also looked up on a GPU of every simulated model
- * (lib/select.c), which must find it or say why.
+ * (lib/node/select.c), which must find it or say why.
  */
 #include <ctype.h>
 #include <stdbool.h>

@@ -109,6 +109,13 @@ enum mig_admin {
  */
 int mig_ctx_check_admin(struct mig_ctx *ctx, unsigned int what, struct mig_error *err);
 
+/*
+ * Run as root, refuse a file (opened as fd) that decides what root does unless root owns it
+ * and no one else can write it: kind names it ("hooks file"), why says what it decides.
+ * 0, or -1 with MIG_E_PERMISSION. For any other user: always 0.
+ */
+int mig_check_trusted_fd(const char *kind, const char *why, const char *path, int fd, struct mig_error *err);
+
 /* ---- the node's state ---------------------------------------------------------------- */
 
 #define MIG_NAME_MAX 96

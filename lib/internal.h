@@ -44,4 +44,7 @@ int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlRetur
 int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* NVML's compute-instance profile index of a compute instance of this many slices. */
+unsigned int mig_ci_profile_for_slices(unsigned int slices);
+
 #endif

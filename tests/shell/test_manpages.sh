@@ -2,7 +2,7 @@
 # The man pages, man/migctl.8, man/migctl-config.5 and man/migsim.1: they format without a
 # single warning, and they document what the programs have: every command and option their
 # own help lists, every simulated GPU model, every key of the JSON documents the commands
-# print, and every key of the configuration files that lib/config.c accepts.
+# print, and every key of the configuration files that lib/declare/config.c accepts.
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB
@@ -235,10 +235,10 @@ t_migsim_page_documents_the_environment() {
 	done
 }
 
-# parser_keys FUNCTION: the keys a function of lib/config.c compares with strcmp(key, "...").
+# parser_keys FUNCTION: the keys a function of lib/declare/config.c compares with strcmp(key, "...").
 parser_keys() {
 	awk -v fn="$1" '$0 ~ "^static int " fn "\\(" { on = 1 } on { print } on && /^}/ { exit }' \
-		"$SRC_DIR/lib/config.c" | grep -oE 'strcmp\(key, "[^"]+"\)' | sed 's/.*"\(.*\)".*/\1/' | sort -u
+		"$SRC_DIR/lib/declare/config.c" | grep -oE 'strcmp\(key, "[^"]+"\)' | sed 's/.*"\(.*\)".*/\1/' | sort -u
 }
 
 # page_keys SECTIONTEXT: the keys documented in a section, one ".TP" tag "key: ..." each:
@@ -260,20 +260,20 @@ t_config_page_documents_the_parsers_keys() {
 		fn=${name#*:}
 		want=$(parser_keys "${fn%:*}")
 		[ "$(wc -w <<<"$want")" -ge "${fn#*:}" ] ||
-			fail "found only '$want' in ${fn%:*} of lib/config.c; has the parser changed?"
+			fail "found only '$want' in ${fn%:*} of lib/declare/config.c; has the parser changed?"
 		have=$(page_keys "$(section "$txt" "${name%%:*}")")
 		[ "$want" = "$have" ] ||
 			fail "migctl-config.5 ${name%%:*} documents [$(echo $have)], but ${fn%:*} accepts [$(echo $want)]"
 	done
 }
 
-# migctl.8 HOOKS has an entry for every hook point of cli/hooks.c.
+# migctl.8 HOOKS has an entry for every hook point of lib/txn/hooks.c.
 t_migctl_page_documents_every_hook_point() {
 	local txt="$TEST_TMP/migctl.txt" hooks points point
 	render "$MIGCTL_PAGE" >"$txt"
 	hooks=$(section "$txt" HOOKS)
-	points=$(grep -E '^static const char \*const points\[\]' "$SRC_DIR/cli/hooks.c" | grep -oE '"[a-z-]+"' | tr -d '"')
-	[ "$(wc -w <<<"$points")" -ge 4 ] || fail "found only '$points' in cli/hooks.c"
+	points=$(grep -E '^static const char \*const points\[\]' "$SRC_DIR/lib/txn/hooks.c" | grep -oE '"[a-z-]+"' | tr -d '"')
+	[ "$(wc -w <<<"$points")" -ge 4 ] || fail "found only '$points' in lib/txn/hooks.c"
 	for point in $points; do
 		has_entry "$hooks" "$point" || fail "migctl.8 HOOKS has no entry for the hook point $point"
 	done

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mig-parted's v1 config format (lib/config.c) and what is built on it without NVML
- * (lib/plan.c): every bad config a user can write is refused with "file:line:column: what",
+ * mig-parted's v1 config format (lib/declare/config.c) and what is built on it without NVML
+ * (lib/declare/targets.c, lib/plan/plan.c): every bad config a user can write is refused with "file:line:column: what",
  * every good shape is read, configs resolve against fake nodes made from the simulator's
  * model tables, and the pure planner turns fake current states into ordered operations.
  *

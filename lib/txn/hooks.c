@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "cli.h"
-#include "hooks.h"
+#include "internal.h"
+#include "txn/hooks.h"
 
 #define MAX_ARGS 64
 #define MAX_ENVS 64
@@ -71,7 +71,7 @@ int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 		return snprintf(err->msg, sizeof(err->msg), "cannot read hooks file %.300s", path), -1;
 	}
 	/* root must not run what someone else can change (cli/common.c) */
-	if (cli_check_trusted("hooks file", "its commands run as root", path, fd, err)) {
+	if (mig_check_trusted_fd("hooks file", "its commands run as root", path, fd, err)) {
 		fclose(f);
 		return -1;
 	}
@@ -149,7 +149,7 @@ int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 					/* root runs it: the same rule as for the hooks file (a command that is
 					 * missing now fails when its point runs) */
 					int cfd = open(str(cv), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-					int bad_owner = cfd >= 0 && cli_check_trusted("hook command", "root runs it", str(cv), cfd, err);
+					int bad_owner = cfd >= 0 && mig_check_trusted_fd("hook command", "root runs it", str(cv), cfd, err);
 					if (cfd >= 0)
 						close(cfd);
 					if (bad_owner) {

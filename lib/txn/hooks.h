@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Hooks at mig-parted's points (cli/hooks.c). */
+/* Hooks at mig-parted's points (lib/txn/hooks.c). */
 #ifndef MIGCTL_HOOKS_H
 #define MIGCTL_HOOKS_H
 
 #include <limits.h>
 #include <yaml.h>
 
-#include "../include/mig.h"
+#include "../../include/mig.h"
 
 enum hook_point { HOOK_APPLY_START, HOOK_PRE_APPLY_MODE, HOOK_PRE_APPLY_CONFIG, HOOK_APPLY_EXIT, HOOK_POINTS };
 
