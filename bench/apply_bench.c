@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "../include/mig.h"
+#include "../lib/internal.h" /* the operations mig-parted's algorithm runs */
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
 

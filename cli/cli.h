@@ -24,6 +24,7 @@ struct cli {
 	struct mig_node *node;
 	bool *selected; /* node->ngpus entries */
 	unsigned int read_flags; /* what cli_load reads beyond the basics (enum mig_read_flags) */
+	bool node_borrowed; /* node belongs to the transaction under way (cli_use_node) */
 };
 
 /* The command line once the global options are taken out: the command and its arguments. */
@@ -49,6 +50,16 @@ int cli_load(struct cli *c);
  * in what (enum mig_admin bits), without changing anything. Prints the error and returns -1
  * when not. */
 int cli_require_admin(struct cli *c, unsigned int what);
+/* Begin the transaction of a change (admin check, node lock, journal, apply-start hooks, node
+ * read), with the lock and journal where $MIGCTL_LOCK, $MIGCTL_JOURNAL or the private default
+ * directory say; c->node becomes the transaction's node. Prints the error and returns -1. */
+int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
+		  const char *const *hook_env, struct mig_txn **out);
+/* Execute a plan in the transaction; c->node follows the node re-read after it. Returns 0 or
+ * -1 with err filled (not printed). */
+int cli_txn_execute(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan, struct mig_error *err);
+/* End it (apply-exit hooks told ok); 0, or -1 with err filled when an apply-exit hook failed. */
+int cli_txn_end(struct cli *c, struct mig_txn *txn, bool ok, struct mig_error *err);
 /* Re-read the node after changes. */
 int cli_reload(struct cli *c);
 /* Apply -i to the node: fills c->selected. */

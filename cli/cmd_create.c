@@ -20,9 +20,26 @@ struct planned {
 	unsigned int gi_id;
 	bool gi_done;
 	unsigned int ci_profile;
+	struct mig_placement ci_at;
 	unsigned int ci_id;
 	bool ci_done;
 };
+
+/* The instance a created one became in the node read after the change: the GPU instance of
+ * its profile at its placement, and its compute instance. */
+static void find_created(const struct mig_node *node, struct planned *p, bool with_ci)
+{
+	for (size_t i = 0; i < node->ngpus; i++) {
+		const struct mig_gpu *g = &node->gpus[i];
+		for (size_t k = 0; g->index == p->gpu && k < g->ngis; k++)
+			if (g->gis[k].profile_id == p->profile.id && g->gis[k].placement.start == p->at.start) {
+				p->gi_id = g->gis[k].id;
+				p->gi_done = true;
+				p->ci_done = with_ci && g->gis[k].ncis > 0;
+				p->ci_id = p->ci_done ? g->gis[k].cis[0].id : 0;
+			}
+	}
+}
 
 static int split_list(const char *list, char items[MAX_ITEMS][MIG_PROFILE_MAX], size_t *n)
 {
@@ -57,31 +74,6 @@ static int mode_ready(struct cli *c, const struct mig_gpu *g)
 	return 0;
 }
 
-/* Roll back what this command created, newest first. */
-static void roll_back(struct cli *c, struct planned *plan, size_t n)
-{
-	struct mig_error err;
-	size_t undone = 0, left = 0;
-	for (size_t i = n; i-- > 0;) {
-		if (plan[i].ci_done) {
-			if (mig_ci_destroy(c->ctx, plan[i].gpu, plan[i].gi_id, plan[i].ci_id, &err) == 0)
-				plan[i].ci_done = false;
-		}
-		if (plan[i].gi_done && !plan[i].ci_done) {
-			if (mig_gi_destroy(c->ctx, plan[i].gpu, plan[i].gi_id, &err) == 0) {
-				plan[i].gi_done = false;
-				undone++;
-			}
-		}
-		left += plan[i].gi_done;
-	}
-	if (left)
-		fprintf(stderr, "migctl: could not roll back %zu GPU instance(s); see 'migctl status'\n", left);
-	else if (undone)
-		fprintf(stderr, "migctl: rolled back the %zu GPU instance(s) this command had created; nothing was changed\n",
-			undone);
-}
-
 static const struct mig_ci *find_ci(const struct mig_node *node, unsigned int gpu, unsigned int gi, unsigned int ci)
 {
 	const struct mig_gpu *g = &node->gpus[gpu];
@@ -98,11 +90,11 @@ static json_t *ci_json(const struct mig_ci *ci)
 			 (json_int_t)ci->profile_id, "placement", cli_placement_json(ci->placement), "uuid", ci->uuid);
 }
 
-/* After success: re-read, then report in JSON or in words. */
-static int report_created(struct cli *c, struct planned *plan, size_t n, bool nvidia_smi_words)
+/* After success: report in JSON or in words from the node as read after the change. */
+static int report_created(struct cli *c, struct planned *plan, size_t n, bool nvidia_smi_words, bool with_ci)
 {
-	if (cli_reload(c))
-		return EXIT_FAIL;
+	for (size_t i = 0; i < n; i++)
+		find_created(c->node, &plan[i], with_ci);
 	json_t *arr = json_array();
 	char devices[1024] = "";
 	size_t used = 0;
@@ -152,14 +144,16 @@ static int report_created(struct cli *c, struct planned *plan, size_t n, bool nv
 	return EXIT_OK;
 }
 
+static int create_gis(struct cli *c, struct mig_txn *txn, const char *profiles, char items[][MIG_PROFILE_MAX],
+		      size_t nitems, const char *placement, unsigned long start, bool default_ci, bool nvidia_smi_words);
+
 int cli_create_gis(struct cli *c, const char *profiles, const char *placement, bool default_ci, bool nvidia_smi_words)
 {
 	char items[MAX_ITEMS][MIG_PROFILE_MAX];
 	size_t nitems;
-	struct planned plan[MAX_ITEMS * 16];
-	size_t nplan = 0;
-	struct mig_error err;
 	unsigned long start = 0;
+	struct mig_txn *txn;
+	struct mig_error err;
 
 	if (split_list(profiles, items, &nitems))
 		return cli_usage("'%s' is not a list of profiles: give up to %d, separated by commas (e.g. 3g.20gb,2g.10gb "
@@ -174,11 +168,23 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 		if (nitems != 1)
 			return cli_usage("--placement applies to one profile; for several, migctl finds placements itself");
 	}
-	if (cli_require_admin(c, MIG_ADMIN_INSTANCES))
-		return EXIT_FAIL;
 	c->read_flags |= MIG_READ_CAPACITY; /* the solver needs every placement */
-	if (cli_load(c))
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, 60, NULL, NULL, &txn))
 		return EXIT_FAIL;
+	int ret = create_gis(c, txn, profiles, items, nitems, placement, start, default_ci, nvidia_smi_words);
+	if (cli_txn_end(c, txn, ret == EXIT_OK, &err))
+		ret = cli_fail_err(c, &err);
+	return ret;
+}
+
+/* Under the node lock: check everything on every selected GPU, plan, execute, report. */
+static int create_gis(struct cli *c, struct mig_txn *txn, const char *profiles, char items[][MIG_PROFILE_MAX],
+		      size_t nitems, const char *placement, unsigned long start, bool default_ci, bool nvidia_smi_words)
+{
+	struct planned plan[MAX_ITEMS * 16];
+	size_t nplan = 0;
+	struct mig_error err;
+	struct mig_plan *ops = NULL;
 
 	for (size_t gi = 0; gi < c->node->ngpus; gi++) {
 		const struct mig_gpu *g = &c->node->gpus[gi];
@@ -259,26 +265,24 @@ int cli_create_gis(struct cli *c, const char *profiles, const char *placement, b
 			plan[nplan++] = (struct planned){.gpu = g->index, .profile = *want[k], .at = at[k]};
 	}
 
-	/* Everything checked: create each at the placement chosen above. */
+	/* Everything checked: one plan, executed in the transaction (all or nothing) */
+	if (mig_plan_new(&ops, &err))
+		return cli_fail_err(c, &err);
 	for (size_t i = 0; i < nplan; i++) {
-		struct planned *p = &plan[i];
-		struct mig_placement placed;
-		if (mig_gi_create(c->ctx, p->gpu, p->profile.id, &p->at, &p->gi_id, &placed, &err))
-			goto failed;
-		p->gi_done = true;
-		if (default_ci) {
-			if (mig_gi_default_ci_profile(c->ctx, p->gpu, p->gi_id, p->profile.slices, &p->ci_profile, &err) ||
-			    mig_ci_create(c->ctx, p->gpu, p->gi_id, p->ci_profile, NULL, &p->ci_id, &err))
-				goto failed;
-			p->ci_done = true;
+		const struct mig_gpu *g = NULL;
+		for (size_t k = 0; k < c->node->ngpus; k++)
+			if (c->node->gpus[k].index == plan[i].gpu)
+				g = &c->node->gpus[k];
+		if (!g || mig_plan_add_create_gi(ops, g, &plan[i].profile, plan[i].at, default_ci, &err)) {
+			mig_plan_free(ops);
+			return g ? cli_fail_err(c, &err) : cli_fail(c, "GPU %u vanished", plan[i].gpu);
 		}
 	}
-	return report_created(c, plan, nplan, nvidia_smi_words);
-
-failed:
-	cli_fail_err(c, &err);
-	roll_back(c, plan, nplan);
-	return EXIT_FAIL;
+	int rc = cli_txn_execute(c, txn, ops, &err);
+	mig_plan_free(ops);
+	if (rc)
+		return cli_fail_err(c, &err); /* it says what was rolled back */
+	return report_created(c, plan, nplan, nvidia_smi_words, default_ci);
 }
 
 int cmd_create(struct cli *c, int argc, char **argv)
@@ -331,21 +335,51 @@ static const struct mig_ci_profile *find_ci_profile(const struct mig_gi *gi, con
 	return NULL;
 }
 
+static int create_cis(struct cli *c, struct mig_txn *txn, unsigned int gi_id, char items[][MIG_PROFILE_MAX],
+		      size_t nitems, bool nvidia_smi_words);
+
 int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool nvidia_smi_words)
 {
 	char items[MAX_ITEMS][MIG_PROFILE_MAX];
 	size_t nitems = 0;
 	struct mig_error err;
-	struct planned plan[MAX_ITEMS];
 
 	if (profiles && split_list(profiles, items, &nitems))
 		return cli_usage("'%s' is not a list of compute instance profiles (e.g. 1c.3g.20gb,2c.3g.20gb or 0,1)",
 				 profiles);
-	if (cli_require_admin(c, MIG_ADMIN_INSTANCES))
-		return EXIT_FAIL;
 	c->read_flags |= MIG_READ_CAPACITY; /* free compute instance slots */
-	if (cli_load(c))
+	struct mig_txn *txn;
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, 60, NULL, NULL, &txn))
 		return EXIT_FAIL;
+	int ret = create_cis(c, txn, gi_id, items, nitems, nvidia_smi_words);
+	if (cli_txn_end(c, txn, ret == EXIT_OK, &err) && ret == EXIT_OK)
+		ret = cli_fail_err(c, &err);
+	return ret;
+}
+
+/* A free start for a compute instance of slices in gi (gi_slices compute slices), beside its
+ * compute instances and those planned (used: a bit per compute slice). */
+static bool free_start(unsigned int gi_slices, unsigned int slices, unsigned int *used, struct mig_placement *at)
+{
+	unsigned int starts[8];
+	size_t n = mig_ci_starts(gi_slices, slices, starts);
+	for (size_t i = 0; i < n; i++) {
+		unsigned int bits = ((1u << slices) - 1) << starts[i];
+		if (!(*used & bits)) {
+			*used |= bits;
+			*at = (struct mig_placement){starts[i], slices};
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Under the node lock: check, plan with placements, execute, report. */
+static int create_cis(struct cli *c, struct mig_txn *txn, unsigned int gi_id, char items[][MIG_PROFILE_MAX],
+		      size_t nitems, bool nvidia_smi_words)
+{
+	struct mig_error err;
+	struct planned plan[MAX_ITEMS];
 	int gpu = cli_single_gpu(c, "create-ci");
 	if (gpu < 0)
 		return EXIT_FAIL;
@@ -396,22 +430,42 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 					gi->ncis ? "; its compute instances: " : "", held, hint);
 		}
 		plan[k] = (struct planned){.gpu = g->index, .gi_id = gi_id, .ci_profile = p->id};
+		plan[k].profile.slices = p->slices;
 	}
+	/* placements: the driver's starts, beside what the GPU instance holds and what is planned */
+	unsigned int gi_slices = 0, used = 0;
+	for (size_t i = 0; i < g->nprofiles; i++)
+		if (g->profiles[i].id == gi->profile_id)
+			gi_slices = g->profiles[i].slices;
+	for (size_t j = 0; j < gi->ncis; j++)
+		used |= ((1u << gi->cis[j].placement.size) - 1) << gi->cis[j].placement.start;
+	struct mig_plan *ops = NULL;
+	if (mig_plan_new(&ops, &err))
+		return cli_fail_err(c, &err);
 	for (size_t k = 0; k < nitems; k++) {
-		if (mig_ci_create(c->ctx, plan[k].gpu, gi_id, plan[k].ci_profile, NULL, &plan[k].ci_id, &err)) {
-			cli_fail_err(c, &err);
-			for (size_t j = k; j-- > 0;)
-				if (mig_ci_destroy(c->ctx, plan[j].gpu, gi_id, plan[j].ci_id, &err) != 0)
-					fprintf(stderr, "migctl: could not roll back compute instance %u\n", plan[j].ci_id);
-			if (k)
-				fprintf(stderr, "migctl: rolled back the %zu compute instance(s) this command had created\n", k);
-			return EXIT_FAIL;
+		const struct mig_ci_profile *p = find_ci_profile(gi, items[k]);
+		if (!free_start(gi_slices, p->slices, &used, &plan[k].ci_at)) {
+			mig_plan_free(ops);
+			return cli_fail(c, "GPU instance %u (%s) on GPU %u has no free placement for %s beside its compute "
+					   "instances; nothing was changed",
+					gi_id, gi->profile, g->index, p->name);
+		}
+		if (mig_plan_add_create_ci(ops, g, gi, p, plan[k].ci_at, &err)) {
+			mig_plan_free(ops);
+			return cli_fail_err(c, &err);
 		}
 	}
-	if (cli_reload(c))
-		return EXIT_FAIL;
-	/* the reload freed the old node: look the GPU instance up again */
-	g = &c->node->gpus[gpu];
+	int rc = cli_txn_execute(c, txn, ops, &err);
+	mig_plan_free(ops);
+	if (rc)
+		return cli_fail_err(c, &err);
+	/* look the GPU instance up again in the node read after the change */
+	g = NULL;
+	for (size_t i = 0; i < c->node->ngpus; i++)
+		if (c->node->gpus[i].index == plan[0].gpu)
+			g = &c->node->gpus[i];
+	if (!g)
+		return cli_fail(c, "GPU %u vanished while compute instances were created on it", plan[0].gpu);
 	gi = NULL;
 	for (size_t i = 0; i < g->ngis; i++)
 		if (g->gis[i].id == gi_id)
@@ -420,7 +474,10 @@ int cli_create_cis(struct cli *c, unsigned int gi_id, const char *profiles, bool
 		return cli_fail(c, "GPU instance %u on GPU %d vanished while compute instances were created in it", gi_id, gpu);
 	json_t *arr = json_array();
 	for (size_t k = 0; k < nitems; k++) {
-		const struct mig_ci *ci = find_ci(c->node, plan[k].gpu, gi_id, plan[k].ci_id);
+		const struct mig_ci *ci = NULL;
+		for (size_t j = 0; j < gi->ncis; j++)
+			if (gi->cis[j].placement.start == plan[k].ci_at.start && gi->cis[j].profile_id == plan[k].ci_profile)
+				ci = &gi->cis[j];
 		if (!ci)
 			continue;
 		json_array_append_new(arr, json_pack("{s:I, s:{s:I, s:s, s:I, s:o}, s:o}", "gpu", (json_int_t)plan[k].gpu,

@@ -23,7 +23,6 @@
 #include <yaml.h>
 
 #include "cli.h"
-#include "../lib/txn/hooks.h"
 
 struct declare_args {
 	const char *file;
@@ -310,308 +309,7 @@ int cmd_assert(struct cli *c, int argc, char **argv)
 	return ret;
 }
 
-/* ---- apply: lock, journal ---------------------------------------------------------------- */
-
-/*
- * A file apply keeps (the lock, the journal): its directory, opened once and checked, and its
- * name in it. Every later access goes through the directory's descriptor (openat, renameat,
- * unlinkat) and never follows a symbolic link at the file's name, so the directory cannot be
- * swapped after the check and a link planted at the name is refused, never followed.
- *
- * The default directory is private: /run/migctl for root, else $XDG_RUNTIME_DIR/migctl or
- * /tmp/migctl-UID; it is created with mode 0700, and refused when it is a symbolic link, is
- * not owned by this user, or group or others can write it. A directory named through
- * MIGCTL_LOCK or MIGCTL_JOURNAL is not created; it may be owned by root too, and is refused
- * likewise when group or others can write it.
- */
-struct kept_file {
-	char path[PATH_MAX]; /* as shown in messages */
-	int dirfd;
-	char name[NAME_MAX + 1];
-};
-
-static void kept_close(struct kept_file *k)
-{
-	if (k->dirfd >= 0)
-		close(k->dirfd);
-	k->dirfd = -1;
-}
-
-/* fail: how a failure to reach it starts ("cannot open the apply lock"); noun: "the apply lock". */
-static int kept_open(struct cli *c, struct kept_file *k, const char *env, const char *name, const char *fail,
-		     const char *noun)
-{
-	const char *given = getenv(env), *base = name;
-	char dir[PATH_MAX];
-	struct stat sb;
-	bool explicit_ = given && *given;
-
-	k->dirfd = -1;
-	if (explicit_) {
-		if ((size_t)snprintf(k->path, sizeof(k->path), "%s", given) >= sizeof(k->path))
-			return cli_fail(c, "%s is too long", env);
-		const char *slash = strrchr(k->path, '/');
-		base = slash ? slash + 1 : k->path;
-		size_t dlen = slash ? (size_t)(slash - k->path) : 0;
-		if (!slash)
-			strcpy(dir, ".");
-		else if (dlen == 0)
-			strcpy(dir, "/");
-		else {
-			memcpy(dir, k->path, dlen);
-			dir[dlen] = '\0';
-		}
-		if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-			return cli_fail(c, "%s=%s does not name a file", env, given);
-	} else {
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
-		if (geteuid() == 0)
-			snprintf(dir, sizeof(dir), "/run/migctl");
-		else if (xdg && *xdg)
-			snprintf(dir, sizeof(dir), "%.*s/migctl", PATH_MAX - 64, xdg);
-		else
-			snprintf(dir, sizeof(dir), "/tmp/migctl-%u", (unsigned int)geteuid());
-		snprintf(k->path, sizeof(k->path), "%s/%s", dir, name);
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-			return cli_fail(c, "%s %s: cannot create %s: %s", fail, k->path, dir, strerror(errno));
-	}
-	if (strlen(base) > NAME_MAX)
-		return cli_fail(c, "%s %s: the name is too long", fail, k->path);
-	strcpy(k->name, base);
-	k->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (explicit_ ? 0 : O_NOFOLLOW));
-	if (k->dirfd < 0) {
-		if (!explicit_ && (errno == ELOOP || errno == ENOTDIR))
-			return cli_fail(c, "refusing to keep %s in %s: it is a symbolic link or not a directory; remove it "
-					   "(apply creates it, mode 0700), or choose other files with MIGCTL_LOCK and "
-					   "MIGCTL_JOURNAL",
-					noun, dir);
-		return cli_fail(c, "%s %s: %s", fail, k->path, strerror(errno));
-	}
-	const char *why = NULL;
-	if (fstat(k->dirfd, &sb) != 0)
-		why = "it cannot be inspected";
-	else if (!S_ISDIR(sb.st_mode))
-		why = "it is not a directory";
-	else if (sb.st_uid != geteuid() && (!explicit_ || sb.st_uid != 0))
-		why = explicit_ ? "it is owned by another user (neither you nor root)" : "it is owned by another user";
-	else if (sb.st_mode & 022)
-		why = "group or others can write it, so they could replace the files in it";
-	if (why) {
-		kept_close(k);
-		return cli_fail(c, "refusing to keep %s in %s: %s (owner uid %u, mode %03o); %s", noun, dir, why,
-				(unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 07777),
-				explicit_ ? "choose a directory that only you (or root) can write"
-					  : "remove it (apply creates it, mode 0700), or choose other files with MIGCTL_LOCK and "
-					    "MIGCTL_JOURNAL");
-	}
-	return 0;
-}
-
-/* A file found at a kept name must be a plain file of this user with one link: no symbolic
- * link (never followed), nothing another user left there. fd: open on it, or -1 to look by name. */
-static int kept_check_file(struct cli *c, const struct kept_file *k, int fd, const char *noun)
-{
-	struct stat sb;
-	int r = fd >= 0 ? fstat(fd, &sb) : fstatat(k->dirfd, k->name, &sb, AT_SYMLINK_NOFOLLOW);
-	if (r != 0)
-		return errno == ENOENT && fd < 0 ? 0 : cli_fail(c, "cannot inspect %s %s: %s", noun, k->path, strerror(errno));
-	if (S_ISLNK(sb.st_mode))
-		return cli_fail(c, "refusing %s %s: it is a symbolic link, which apply never follows; remove it", noun,
-				k->path);
-	if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || sb.st_nlink != 1)
-		return cli_fail(c, "refusing %s %s: it is not a plain file of this user with one link (owner uid %u, %lu "
-				   "links); remove it",
-				noun, k->path, (unsigned int)sb.st_uid, (unsigned long)sb.st_nlink);
-	return 0;
-}
-
-static int take_lock(struct cli *c, double timeout, int *fd_out)
-{
-	struct kept_file lk;
-	if (kept_open(c, &lk, "MIGCTL_LOCK", "apply.lock", "cannot open the apply lock", "the apply lock"))
-		return -1;
-	const char *path = lk.path;
-	int fd = openat(lk.dirfd, lk.name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int open_errno = errno;
-	kept_close(&lk);
-	if (fd < 0 && open_errno == ELOOP)
-		return cli_fail(c, "refusing the apply lock %s: it is a symbolic link, which apply never follows; remove it",
-				path);
-	if (fd < 0)
-		return cli_fail(c, "cannot open the apply lock %s: %s", path, strerror(open_errno));
-	if (kept_check_file(c, &lk, fd, "the apply lock")) {
-		close(fd);
-		return -1;
-	}
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	bool said = false;
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(fd);
-			return cli_fail(c, "cannot lock %s: %s", path, strerror(errno));
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-		char holder[32] = "";
-		/* the holder writes its pid just after locking: give it a moment */
-		for (int tries = 0; tries < 20; tries++) {
-			ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
-			holder[n > 0 ? n : 0] = '\0';
-			/* a pid left by a holder that was killed is stale: wait for the new one */
-			long other = strtol(holder, NULL, 10);
-			if (strchr(holder, '\n') && other > 0 && (kill((pid_t)other, 0) == 0 || errno != ESRCH))
-				break;
-			holder[0] = '\0';
-			struct timespec brief = {0, 5 * 1000 * 1000};
-			nanosleep(&brief, NULL);
-		}
-		holder[strcspn(holder, "\n")] = '\0';
-		if (waited >= timeout) {
-			close(fd);
-			return cli_fail(c,
-					"another migctl apply (pid %s) holds %s; gave up after %.1f s (raise --lock-timeout, "
-					"or wait for it)",
-					*holder ? holder : "?", path, timeout);
-		}
-		if (!said && !c->json) {
-			fprintf(stderr, "migctl: waiting for another apply (pid %s) to finish...\n", *holder ? holder : "?");
-			said = true;
-		}
-		struct timespec ts = {0, 50 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	char pid[32];
-	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	/* write, then cut: a reader never sees an empty file */
-	if (pwrite(fd, pid, (size_t)len, 0) != len || ftruncate(fd, len) != 0) {
-		close(fd);
-		return cli_fail(c, "cannot write the apply lock %s: %s", path, strerror(errno));
-	}
-	*fd_out = fd;
-	return 0;
-}
-
-struct journal {
-	struct kept_file f; /* f.dirfd < 0 until opened */
-	json_t *doc;
-	size_t done;
-};
-
-/* Replace the journal atomically, private to its owner: a temporary file in the same checked
- * directory, renamed over it (a symbolic link at either name is replaced, never followed). */
-static int journal_save(struct journal *j)
-{
-	char tmp[NAME_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%.*s.tmp", NAME_MAX - 4, j->f.name);
-	unlinkat(j->f.dirfd, tmp, 0);
-	int fd = openat(j->f.dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int r = json_dumpfd(j->doc, fd, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	if (close(fd) != 0 || r != 0 || renameat(j->f.dirfd, tmp, j->f.dirfd, j->f.name) != 0) {
-		int e = errno;
-		unlinkat(j->f.dirfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
-static int journal_write(struct cli *c, struct journal *j)
-{
-	if (journal_save(j))
-		return cli_fail(c, "cannot write the apply journal %s: %s", j->f.path, strerror(errno));
-	return 0;
-}
-
-static void journal_progress(const struct mig_op *op, size_t index, void *arg)
-{
-	struct journal *j = arg;
-	(void)op;
-	(void)index;
-	json_object_set_new(j->doc, "done", json_integer((json_int_t)++j->done));
-	journal_save(j);
-}
-
-/* Reset one GPU whose MIG mode change is pending: $MIGCTL_RESET_COMMAND, with {index} and
- * {pci} replaced, else "nvidia-smi --gpu-reset -i {pci}". Only that GPU is reset. */
-static int reset_gpu(struct cli *c, const struct mig_gpu *g)
-{
-	const char *tmpl = getenv("MIGCTL_RESET_COMMAND");
-	char cmd[1024], idx[16];
-	size_t used = 0;
-	if (!tmpl || !*tmpl)
-		tmpl = "nvidia-smi --gpu-reset -i {pci}";
-	snprintf(idx, sizeof(idx), "%u", g->index);
-	for (const char *s = tmpl; *s && used + 1 < sizeof(cmd);) {
-		const char *sub = NULL;
-		size_t skip = 0;
-		if (strncmp(s, "{index}", 7) == 0)
-			sub = idx, skip = 7;
-		else if (strncmp(s, "{pci}", 5) == 0)
-			sub = g->pci_bus_id, skip = 5;
-		if (sub) {
-			used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, "%s", sub);
-			s += skip;
-		} else {
-			cmd[used++] = *s++;
-		}
-	}
-	cmd[used < sizeof(cmd) ? used : sizeof(cmd) - 1] = '\0';
-	if (!c->json)
-		printf("Resetting GPU %u (%s): %s\n", g->index, g->pci_bus_id, cmd);
-	fflush(NULL);
-	int rc = system(cmd);
-	if (rc != 0)
-		return cli_fail(c, "resetting GPU %u failed (%s %s %d); its MIG mode change stays pending", g->index, cmd,
-				WIFEXITED(rc) ? "exited" : "was killed by signal", WIFEXITED(rc) ? WEXITSTATUS(rc) : WTERMSIG(rc));
-	return 0;
-}
-
-/* The hooks mig_plan_apply runs between its phases. */
-struct config_hook_arg {
-	struct hooks *hooks;
-	const char *const *env;
-};
-
-struct apply_events_arg {
-	struct journal *journal;
-	struct config_hook_arg *config_hook; /* pre-apply-config, when it is still to run */
-};
-
-static void apply_progress(const struct mig_op *op, size_t index, void *arg)
-{
-	journal_progress(op, index, ((struct apply_events_arg *)arg)->journal);
-}
-
-static int apply_before_instances(void *arg, struct mig_error *err)
-{
-	struct apply_events_arg *a = arg;
-	struct config_hook_arg *h = a->config_hook;
-	a->config_hook = NULL;
-	return h ? hooks_run(h->hooks, HOOK_PRE_APPLY_CONFIG, h->env, err) : 0;
-}
-
-/* A journal left by an apply that did not finish. */
-static void report_interrupted(struct cli *c, const struct kept_file *f)
-{
-	json_error_t jerr;
-	int fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	json_t *old = fd >= 0 ? json_loadfd(fd, 0, &jerr) : NULL;
-	if (fd >= 0)
-		close(fd);
-	if (!old)
-		return;
-	json_int_t done = json_integer_value(json_object_get(old, "done"));
-	size_t total = json_array_size(json_object_get(old, "operations"));
-	const char *started = json_string_value(json_object_get(old, "started"));
-	if (!c->json)
-		printf("An earlier apply (started %s) stopped after %lld of %zu operations; planning again from the GPUs "
-		       "as they are now.\n",
-		       started ? started : "?", (long long)done, total);
-	json_decref(old);
-}
+/* ---- apply ---------------------------------------------------------------- */
 
 /* The config of an apply, read from the file it checked: run as root, one that root does not
  * own or others can write is refused (mig_check_trusted_fd), as it decides what root destroys.
@@ -634,18 +332,50 @@ static int load_checked_config(struct cli *c, const char *file, struct mig_confi
 	return r ? cli_fail_err(c, &err) : 0;
 }
 
+/* After a failed execute: the error, then what holds a pending GPU or how far it got. */
+static int report_failure(struct cli *c, struct mig_txn *txn, const struct mig_error *err, const struct mig_node *before,
+			  size_t done, size_t total, bool reset_pending)
+{
+	cli_fail_err(c, err);
+	if (err->status != MIG_E_PENDING) {
+		if (err->status != MIG_E_CHANGED || done)
+			fprintf(stderr, "migctl: %zu of %zu operations were done; run apply again to finish (it plans again "
+					"from the GPUs as they are)\n",
+				done, total);
+		return EXIT_FAIL;
+	}
+	/* name what holds them: the processes as read before the apply */
+	for (size_t i = 0; i < before->ngpus; i++) {
+		const struct mig_gpu *g = &before->gpus[i];
+		if (!mig_txn_pending(txn, g->index) || !g->nprocs)
+			continue;
+		fprintf(stderr, "migctl: GPU %u runs process%s", g->index, g->nprocs > 1 ? "es" : "");
+		for (size_t k = 0; k < g->nprocs && k < 16; k++)
+			fprintf(stderr, "%s %u", k ? "," : "", g->procs[k].pid);
+		fprintf(stderr, "%s\n", g->nprocs > 16 ? ", ..." : "");
+	}
+	if (!reset_pending)
+		fprintf(stderr, "migctl: stop what uses those GPUs and run apply again, or add --reset-pending to "
+				"reset only them\n");
+	return EXIT_PENDING;
+}
+
+/*
+ * apply: parse, then in one transaction (lock, journal, hooks): plan from the locked node,
+ * execute, and with --reset-pending reset the GPUs left pending and plan and execute again.
+ */
 int cmd_apply(struct cli *c, int argc, char **argv)
 {
 	struct declare_args a = {0};
 	struct mig_config *config = NULL;
 	struct mig_gpu_target *targets = NULL;
 	struct mig_plan *plan = NULL;
-	struct journal j = {{{0}, -1, {0}}, NULL, 0};
+	struct mig_txn *txn = NULL;
+	struct mig_node *before = NULL;
 	struct mig_error err;
-	struct hooks hooks = {{0}, NULL, {NULL}};
-	bool hooks_started = false, applied = false, only_plan = false;
+	bool applied = false, only_plan = false;
 	size_t done = 0;
-	int lock = -1, ret = EXIT_FAIL;
+	int ret = EXIT_FAIL;
 	char env_file[PATH_MAX + 32], env_set[300];
 	const char *hook_env[3];
 	int r = parse_args("apply", argc, argv, &a, true);
@@ -656,145 +386,85 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	hook_env[0] = env_file;
 	hook_env[1] = env_set;
 	hook_env[2] = NULL;
-	/* before the lock, the journal, a hook or a change: may this user change MIG at all? */
-	if (!a.dry_run && cli_require_admin(c, MIG_ADMIN_INSTANCES))
-		return EXIT_FAIL;
-	if (a.hooks && hooks_load(a.hooks, &hooks, &err))
-		return cli_fail_err(c, &err);
-	/* the config decides what is destroyed: read (and as root, checked) before anything runs */
-	if (!a.dry_run && load_checked_config(c, a.file, &config)) {
-		hooks_free(&hooks);
-		return EXIT_FAIL;
-	}
-
-	if (!a.dry_run && take_lock(c, a.lock_timeout, &lock)) {
-		hooks_free(&hooks);
-		mig_config_free(config);
-		return EXIT_FAIL;
-	}
-	if (!a.dry_run && (kept_open(c, &j.f, "MIGCTL_JOURNAL", "journal.json", "cannot write the apply journal",
-				     "the apply journal") ||
-			   kept_check_file(c, &j.f, -1, "the apply journal")))
-		goto out;
-	if (!a.dry_run) {
-		hooks_started = true;
-		if (hooks_run(&hooks, HOOK_APPLY_START, hook_env, &err)) {
-			cli_fail_err(c, &err);
+	if (a.dry_run) {
+		struct mig_error herr;
+		/* a dry run checks the hooks file too: a bad one would stop the real apply */
+		if (a.hooks && mig_hooks_check(a.hooks, &herr))
+			return cli_fail_err(c, &herr);
+		if (make_plan(c, &a, &config, &targets, &plan))
 			goto out;
-		}
+		only_plan = true;
+		ret = EXIT_OK;
+		goto out;
 	}
-	struct stat jsb;
-	if (!a.dry_run && fstatat(j.f.dirfd, j.f.name, &jsb, AT_SYMLINK_NOFOLLOW) == 0)
-		report_interrupted(c, &j.f);
+	/* before the config is read: may this user change MIG at all? */
+	if (cli_require_admin(c, MIG_ADMIN_INSTANCES))
+		return EXIT_FAIL;
+	/* the config decides what is destroyed: read (and as root, checked) before anything runs */
+	if (load_checked_config(c, a.file, &config))
+		return EXIT_FAIL;
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a.lock_timeout, a.hooks, hook_env, &txn))
+		goto out;
+	const char *started;
+	size_t idone, itotal;
+	if (mig_txn_interrupted(txn, &started, &idone, &itotal) && !c->json)
+		printf("An earlier apply (started %s) stopped after %zu of %zu operations; planning again from the GPUs "
+		       "as they are now.\n",
+		       started, idone, itotal);
 
 	if (make_plan(c, &a, &config, &targets, &plan))
 		goto out;
-	if (a.dry_run || plan->nops == 0) {
-		if (!a.dry_run)
-			unlinkat(j.f.dirfd, j.f.name, 0);
+	if (plan->nops == 0) {
 		only_plan = true; /* printed after apply-exit, like a result */
 		ret = EXIT_OK;
 		goto out;
 	}
-
-	/* MIG mode changes need more than instance changes (root, on a real driver) */
-	for (size_t i = 0; i < plan->nops; i++)
-		if (plan->ops[i].kind == MIG_OP_ENABLE_MIG || plan->ops[i].kind == MIG_OP_DISABLE_MIG) {
-			if (cli_require_admin(c, MIG_ADMIN_MODE))
-				goto out;
-			break;
-		}
-
-	/* journal: the plan, then progress after every operation */
-	char started[64];
-	time_t now = time(NULL);
-	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	j.doc = plan_json(c, plan);
-	json_object_set_new(j.doc, "config_file", json_string(a.file));
-	json_object_set_new(j.doc, "selected_config", a.set ? json_string(a.set) : json_null());
-	json_object_set_new(j.doc, "started", json_string(started));
-	json_object_set_new(j.doc, "pid", json_integer(getpid()));
-	json_object_set_new(j.doc, "done", json_integer(0));
-	if (journal_write(c, &j))
-		goto out;
 	if (!c->json)
 		print_plan(c, plan);
-
-	/* pre-apply-mode before the mode phase, pre-apply-config between it and the instance phase */
-	if (plan->nmode_ops && hooks_run(&hooks, HOOK_PRE_APPLY_MODE, hook_env, &err)) {
+	size_t total = plan->nops;
+	/* the processes as they were, to name what keeps a mode change pending */
+	if (mig_node_read(c->ctx, &before, 0, &err)) {
 		cli_fail_err(c, &err);
 		goto out;
 	}
-	struct config_hook_arg config_hook = {&hooks, hook_env};
-	struct mig_apply_events events = {journal_progress, NULL, &j};
-	struct apply_events_arg events_arg = {&j, plan->nops > plan->nmode_ops ? &config_hook : NULL};
-	events.arg = &events_arg;
-	events.progress = apply_progress;
-	events.before_instances = apply_before_instances;
-
-	bool *pending = calloc(c->node->ngpus ? c->node->ngpus : 1, sizeof(bool));
-	if (!pending) {
-		cli_fail(c, "out of memory");
-		goto out;
-	}
-	int rc = mig_plan_apply(c->ctx, plan, &done, pending, &events, &err);
+	int rc = cli_txn_execute(c, txn, plan, &err);
+	done = mig_txn_done(txn);
 	if (rc && err.status == MIG_E_PENDING && a.reset_pending) {
 		/* reset only the GPUs left pending, then plan and apply again from what they are now */
-		bool reset_ok = true;
-		for (size_t i = 0; i < c->node->ngpus && reset_ok; i++)
-			if (pending[i])
-				reset_ok = reset_gpu(c, &c->node->gpus[i]) == 0;
-		if (!reset_ok) {
-			free(pending);
-			goto out;
+		const char *tmpl = getenv("MIGCTL_RESET_COMMAND");
+		if (!tmpl || !*tmpl)
+			tmpl = "nvidia-smi --gpu-reset -i {pci}";
+		for (size_t i = 0; i < before->ngpus; i++) {
+			if (!mig_txn_pending(txn, before->gpus[i].index))
+				continue;
+			if (!c->json)
+				printf("Resetting GPU %u (%s): %s\n", before->gpus[i].index, before->gpus[i].pci_bus_id, tmpl);
+			if (mig_txn_reset_gpu(txn, before->gpus[i].index, tmpl, &err)) {
+				cli_fail_err(c, &err);
+				goto out;
+			}
 		}
 		mig_plan_free(plan);
-		plan = NULL;
 		free(targets);
+		plan = NULL;
 		targets = NULL;
-		size_t more = 0;
-		memset(pending, 0, c->node->ngpus * sizeof(bool));
-		if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan)) {
-			free(pending);
+		c->node = (struct mig_node *)mig_txn_node(txn);
+		if (make_plan(c, &a, &config, &targets, &plan))
 			goto out;
-		}
-		events_arg.config_hook = NULL; /* it ran before the reset */
-		rc = mig_plan_apply(c->ctx, plan, &more, pending, &events, &err);
-		done += more;
+		total = done + plan->nops;
+		rc = cli_txn_execute(c, txn, plan, &err);
+		done += mig_txn_done(txn);
 	}
 	if (rc) {
-		cli_fail_err(c, &err);
-		if (err.status == MIG_E_PENDING) {
-			/* name what holds them: the processes as read before the apply */
-			for (size_t i = 0; i < c->node->ngpus; i++) {
-				const struct mig_gpu *g = &c->node->gpus[i];
-				if (!pending[i] || !g->nprocs)
-					continue;
-				fprintf(stderr, "migctl: GPU %u runs process%s", g->index, g->nprocs > 1 ? "es" : "");
-				for (size_t k = 0; k < g->nprocs && k < 16; k++)
-					fprintf(stderr, "%s %u", k ? "," : "", g->procs[k].pid);
-				fprintf(stderr, "%s\n", g->nprocs > 16 ? ", ..." : "");
-			}
-			if (!a.reset_pending)
-				fprintf(stderr, "migctl: stop what uses those GPUs and run apply again, or add --reset-pending to "
-						"reset only them\n");
-			ret = EXIT_PENDING;
-		} else {
-			fprintf(stderr, "migctl: %zu of %zu operations were done; run apply again to finish (it plans again "
-					"from the GPUs as they are)\n",
-				done, plan->nops);
-		}
-		free(pending);
+		ret = report_failure(c, txn, &err, before, done, total, a.reset_pending);
 		goto out;
 	}
-	free(pending);
-
-	/* verify: the node must now match */
+	/* verify: the node must now match the configuration */
 	mig_plan_free(plan);
 	plan = NULL;
 	free(targets);
 	targets = NULL;
-	if (cli_reload(c) || make_plan(c, &a, &config, &targets, &plan)) {
+	if (make_plan(c, &a, &config, &targets, &plan)) {
 		fprintf(stderr, "migctl: %zu of %zu operations were done, but the check after them failed; run 'migctl "
 				"assert' with the same configuration to check the GPUs\n",
 			done, done);
@@ -806,23 +476,19 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			 plan->nops, a.file);
 		goto out;
 	}
-	unlinkat(j.f.dirfd, j.f.name, 0);
 	ret = EXIT_OK;
 	applied = true;
 out:
-	if (hooks_started) {
-		char status[64];
-		snprintf(status, sizeof(status), "MIGCTL_APPLY_STATUS=%s", ret == EXIT_OK ? "success" : "failure");
-		const char *exit_env[] = {env_file, env_set, status, NULL};
-		if (hooks_run(&hooks, HOOK_APPLY_EXIT, exit_env, &err)) {
-			if (ret == EXIT_OK)
-				ret = cli_fail(c, "%s; the MIG configuration itself was applied (%zu operations)", err.msg,
-					       done);
-			else /* the apply's own error came first (and is the --json document) */
-				fprintf(stderr, "migctl: also: %s\n", err.msg);
-		}
+	if (txn && cli_txn_end(c, txn, ret == EXIT_OK, &err)) {
+		if (ret == EXIT_OK)
+			ret = cli_fail(c, "%s; the MIG configuration itself was applied (%zu operations)", err.msg, done);
+		else /* the apply's own error came first (and is the --json document) */
+			fprintf(stderr, "migctl: also: %s\n", err.msg);
 	}
-	/* only now, so that a failing apply-exit hook leaves one result, not two */
+	/* only now, so that a failing apply-exit hook leaves one result, not two; the
+	 * transaction's node went with it */
+	if (only_plan && ret == EXIT_OK && !c->node && cli_reload(c))
+		ret = EXIT_FAIL;
 	if (only_plan && ret == EXIT_OK) {
 		if (c->json) {
 			json_t *doc = plan_json(c, plan);
@@ -843,16 +509,8 @@ out:
 			printf("MIG configuration applied successfully (%zu operation%s)\n", done, done == 1 ? "" : "s");
 		}
 	}
-	hooks_free(&hooks);
-	json_decref(j.doc);
-	kept_close(&j.f);
+	mig_node_free(before);
 	free_all(config, targets, plan);
-	if (lock >= 0) {
-		/* leave no pid behind for the next apply to blame */
-		if (ftruncate(lock, 0) != 0)
-			fprintf(stderr, "migctl: cannot clear the apply lock: %s\n", strerror(errno));
-		close(lock);
-	}
 	return ret;
 }
 

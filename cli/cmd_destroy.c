@@ -14,9 +14,17 @@
 struct target {
 	unsigned int gpu, gi, ci;
 	bool is_ci;
-	const char *profile;
-	const char *uuid;
+	char profile[MIG_PROFILE_MAX]; /* copies: the node is read again after the change */
+	char uuid[MIG_UUID_MAX];
 };
+
+static struct target target_of(const struct mig_gpu *g, const struct mig_gi *gi, const struct mig_ci *ci)
+{
+	struct target t = {g->index, gi->id, ci ? ci->id : 0, ci != NULL, "", ""};
+	snprintf(t.profile, sizeof(t.profile), "%s", ci ? ci->profile : gi->profile);
+	snprintf(t.uuid, sizeof(t.uuid), "%s", ci ? ci->uuid : "");
+	return t;
+}
 
 static bool listed(const unsigned int *ids, size_t n, unsigned int id)
 {
@@ -48,10 +56,12 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 	size_t n = 0;
 	int ret = EXIT_FAIL;
 	struct mig_error err;
+	struct mig_txn *txn = NULL;
+	struct mig_plan *plan = NULL;
 
 	if (!t)
 		return cli_fail(c, "out of memory");
-	if (cli_require_admin(c, MIG_ADMIN_INSTANCES) || cli_load(c))
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, 60, NULL, NULL, &txn))
 		goto out;
 	/* migctl destroy --gi/--ci: ids are per GPU, so one GPU; nvidia-smi's -dgi/-dci keep its
 	 * every-GPU meaning */
@@ -101,10 +111,10 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 					goto out;
 				}
 				if (n < MAX_TARGETS)
-					t[n++] = (struct target){g->index, gi->id, ci->id, true, ci->profile, ci->uuid};
+					t[n++] = target_of(g, gi, ci);
 			}
 			if (mode != DESTROY_CIS && n < MAX_TARGETS)
-				t[n++] = (struct target){g->index, gi->id, 0, false, gi->profile, NULL};
+				t[n++] = target_of(g, gi, NULL);
 		}
 	}
 	if (n == 0) {
@@ -124,25 +134,43 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 		goto out;
 	}
 
-	json_t *cis = json_array(), *gis = json_array();
-	size_t done = 0;
-	for (int pass = 0; pass < 2; pass++) { /* compute instances first */
+	/* one plan, compute instances first, executed in the transaction */
+	if (mig_plan_new(&plan, &err)) {
+		ret = cli_fail_err(c, &err);
+		goto out;
+	}
+	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < n; i++) {
-			struct target *x = &t[i];
+			const struct target *x = &t[i];
+			const struct mig_gpu *g = NULL;
+			const struct mig_gi *gi = NULL;
+			const struct mig_ci *ci = NULL;
 			if (x->is_ci != (pass == 0))
 				continue;
-			int r = x->is_ci ? mig_ci_destroy(c->ctx, x->gpu, x->gi, x->ci, &err)
-					 : mig_gi_destroy(c->ctx, x->gpu, x->gi, &err);
-			if (r) {
-				json_decref(cis);
-				json_decref(gis);
-				ret = cli_fail_err(c, &err);
-				if (done)
-					fprintf(stderr, "migctl: %zu of %zu instances were destroyed before this; see 'migctl status'\n",
-						done, n);
+			for (size_t k = 0; k < c->node->ngpus; k++)
+				if (c->node->gpus[k].index == x->gpu)
+					g = &c->node->gpus[k];
+			for (size_t k = 0; g && k < g->ngis; k++)
+				if (g->gis[k].id == x->gi)
+					gi = &g->gis[k];
+			for (size_t k = 0; gi && x->is_ci && k < gi->ncis; k++)
+				if (gi->cis[k].id == x->ci)
+					ci = &gi->cis[k];
+			if (!gi || (x->is_ci && !ci) ||
+			    (x->is_ci ? mig_plan_add_destroy_ci(plan, g, gi, ci, &err) : mig_plan_add_destroy_gi(plan, g, gi, &err))) {
+				ret = gi ? cli_fail_err(c, &err) : cli_fail(c, "GPU instance %u vanished", x->gi);
 				goto out;
 			}
-			done++;
+		}
+	bool failed = cli_txn_execute(c, txn, plan, &err) != 0;
+	size_t done = mig_txn_done(txn), shown = 0;
+	json_t *cis = json_array(), *gis = json_array();
+	for (int pass = 0; pass < 2; pass++) { /* compute instances first, as planned */
+		for (size_t i = 0; i < n; i++) {
+			struct target *x = &t[i];
+			if (x->is_ci != (pass == 0) || shown >= done)
+				continue;
+			shown++;
 			if (x->is_ci) {
 				json_array_append_new(cis, json_pack("{s:I, s:I, s:I, s:s, s:s}", "gpu", (json_int_t)x->gpu,
 								     "gpu_instance", (json_int_t)x->gi, "id", (json_int_t)x->ci,
@@ -167,6 +195,14 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 			}
 		}
 	}
+	if (failed) {
+		json_decref(cis);
+		json_decref(gis);
+		ret = cli_fail_err(c, &err);
+		if (done)
+			fprintf(stderr, "migctl: %zu of %zu instances were destroyed before this; see 'migctl status'\n", done, n);
+		goto out;
+	}
 	if (c->json) {
 		json_t *doc = json_pack("{s:{s:o, s:o}}", "destroyed", "compute_instances", cis, "gpu_instances", gis);
 		cli_print_json(doc);
@@ -177,6 +213,9 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 	}
 	ret = EXIT_OK;
 out:
+	mig_plan_free(plan);
+	if (txn && cli_txn_end(c, txn, ret == EXIT_OK, &err) && ret == EXIT_OK)
+		ret = cli_fail_err(c, &err);
 	free(t);
 	return ret;
 }

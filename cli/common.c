@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Loading the node, selecting GPUs, reporting errors, and JSON pieces the commands share. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,96 @@ int cli_require_admin(struct cli *c, unsigned int what)
 	return 0;
 }
 
+/* Show c->node (borrowed from a transaction) and select on it. */
+static int use_node(struct cli *c, const struct mig_node *node)
+{
+	if (!c->node_borrowed)
+		mig_node_free(c->node);
+	c->node = (struct mig_node *)node; /* read only: the transaction owns it */
+	c->node_borrowed = true;
+	free(c->selected);
+	c->selected = calloc(node->ngpus ? node->ngpus : 1, sizeof(bool));
+	if (!c->selected)
+		return cli_fail(c, "out of memory"), -1;
+	return cli_select(c);
+}
+
+static void waiting_for_lock(long holder, void *arg)
+{
+	struct cli *c = arg;
+	if (!c->json) {
+		if (holder)
+			fprintf(stderr, "migctl: waiting for another change to this node (pid %ld) to finish...\n", holder);
+		else
+			fprintf(stderr, "migctl: waiting for another change to this node to finish...\n");
+	}
+}
+
+int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
+		  const char *const *hook_env, struct mig_txn **out)
+{
+	struct mig_error err;
+	char dir[PATH_MAX];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	/* the lock and journal live in a private directory: root's /run/migctl, else the user's own */
+	if (geteuid() == 0)
+		snprintf(dir, sizeof(dir), "/run/migctl");
+	else if (xdg && *xdg)
+		snprintf(dir, sizeof(dir), "%.*s/migctl", PATH_MAX - 64, xdg);
+	else
+		snprintf(dir, sizeof(dir), "/tmp/migctl-%u", (unsigned int)geteuid());
+	struct mig_txn_options o = {
+		.size = sizeof(o),
+		.admin = admin,
+		.state_dir = dir,
+		.lock_path = getenv("MIGCTL_LOCK"),
+		.journal_path = getenv("MIGCTL_JOURNAL"),
+		.lock_timeout = lock_timeout,
+		.hooks_file = hooks_file,
+		.hook_env = hook_env,
+		.read_flags = c->read_flags | MIG_READ_CAPACITY,
+		.waiting = waiting_for_lock,
+		.arg = c,
+	};
+	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err))
+		return cli_fail_err(c, &err), -1;
+	if (mig_txn_begin(c->ctx, &o, out, &err)) {
+		if (err.status == MIG_E_LOCKED) {
+			char msg[MIG_ERROR_MSG_MAX + 64];
+			snprintf(msg, sizeof(msg), "%s (or raise --lock-timeout)", err.msg);
+			return cli_fail(c, "%s", msg), -1;
+		}
+		return cli_fail_err(c, &err), -1;
+	}
+	return use_node(c, mig_txn_node(*out));
+}
+
+int cli_txn_execute(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan, struct mig_error *err)
+{
+	int rc = mig_txn_execute(txn, plan, err);
+	if (use_node(c, mig_txn_node(txn)) && rc == 0) {
+		mig_error_reset(err);
+		err->status = MIG_E_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory after the change");
+		return -1;
+	}
+	return rc;
+}
+
+int cli_txn_end(struct cli *c, struct mig_txn *txn, bool ok, struct mig_error *err)
+{
+	if (c->node_borrowed) {
+		c->node = NULL;
+		c->node_borrowed = false;
+	}
+	return mig_txn_end(txn, ok, err);
+}
+
 int cli_reload(struct cli *c)
 {
+	if (c->node_borrowed)
+		c->node = NULL;
+	c->node_borrowed = false;
 	mig_node_free(c->node);
 	c->node = NULL;
 	return cli_load(c);

@@ -197,7 +197,9 @@ int cli_run(struct cli *c, struct cli_line *line)
 void cli_free(struct cli *c)
 {
 	free(c->selected);
-	mig_node_free(c->node);
+	if (!c->node_borrowed)
+		mig_node_free(c->node);
+	c->node_borrowed = false;
 	mig_ctx_free(c->ctx);
 	c->selected = NULL;
 	c->node = NULL;

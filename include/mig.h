@@ -30,7 +30,18 @@ enum mig_status {
 	MIG_E_NOMEM,
 	MIG_E_PENDING,   /* a MIG mode change waits for an idle GPU or a reset */
 	MIG_E_PERMISSION, /* the caller may not change MIG configuration (mig_ctx_check_admin) */
+	MIG_E_BUSY,       /* processes run on an instance the change would destroy */
+	MIG_E_LOCKED,     /* another change holds the node lock (its pid is in the message) */
+	MIG_E_CHANGED,    /* the node moved since the plan was made: nothing was changed */
+	MIG_E_NO_CAPACITY, /* not enough free slices (or instances of that profile) for the request */
+	MIG_E_FRAGMENTED, /* enough free slices, but no legal placement holds the request */
+	MIG_E_UNSUPPORTED, /* the GPU or driver cannot do it (no MIG, a missing NVML function) */
+	MIG_E_HOOK,       /* a hook command failed or could not run */
+	MIG_E_IO,         /* a lock, journal or state file could not be read or written */
 };
+
+/* A stable lower-case name for a status ("busy", "locked", ...), for logs and JSON. */
+const char *mig_status_name(enum mig_status status);
 
 #define MIG_ERROR_MSG_MAX 512
 
@@ -223,38 +234,9 @@ enum mig_read_flags {
 int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err);
 void mig_node_free(struct mig_node *node);
 
-/* ---- changes ---------------------------------------------------------------- */
-
-struct mig_mode_result {
-	enum mig_mode current;
-	enum mig_mode pending;
-	int activation; /* NVML's activation status: 0 done, else why the change waits */
-};
-
-/* Enable or disable MIG mode. Succeeds when NVML accepted the request; res says whether it
- * is active or pending (activation: NVML_ERROR_IN_USE, NVML_ERROR_RESET_REQUIRED, ...). */
-int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, struct mig_mode_result *res,
-			 struct mig_error *err);
-
-/* Create a GPU instance of a driver profile id; at NULL lets the driver place it. */
-int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id, const struct mig_placement *at,
-		  unsigned int *gi_id, struct mig_placement *placed, struct mig_error *err);
-int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err);
-/* at: a placement inside the GPU instance (compute slices), or NULL to let the driver choose. */
-int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
-		  const struct mig_placement *at, unsigned int *ci_id, struct mig_error *err);
 /* The starts NVML offers a compute instance of ci_slices inside a GPU instance of gi_slices
  * compute slices (at most 8 written to starts); how many. */
 size_t mig_ci_starts(unsigned int gi_slices, unsigned int ci_slices, unsigned int starts[8]);
-/* The default ("-C") compute instance profile of a GPU instance whose profile has gi_slices
- * compute slices: the full-size one with the most SMs. */
-int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
-			      unsigned int *ci_profile_id, struct mig_error *err);
-int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id,
-		   struct mig_error *err);
-/* How many compute instances GPU instance gi_id of GPU gpu has now. */
-int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int *count,
-		     struct mig_error *err);
 
 /* ---- placement ---------------------------------------------------------------- */
 
@@ -384,11 +366,12 @@ enum mig_op_kind {
 
 struct mig_op {
 	enum mig_op_kind kind;
-	unsigned int gpu;
+	unsigned int gpu;        /* the GPU's NVML index, for display; the plan names it by uuid */
+	char gpu_uuid[MIG_UUID_MAX];
 	unsigned int gi_id;      /* destroy ops, and CREATE_CI into an existing GI */
 	int new_gi;              /* CREATE_CI into a GI this plan creates: index of its CREATE_GI op; else -1 */
 	unsigned int ci_id;      /* DESTROY_CI */
-	unsigned int profile_id; /* CREATE_GI: GI profile id; DESTROY_CI: its CI profile id */
+	unsigned int profile_id; /* CREATE_GI: GI profile id; CREATE_CI, DESTROY_CI: CI profile id */
 	struct mig_target_ci ci; /* CREATE_CI */
 	struct mig_placement ci_at; /* CREATE_CI, DESTROY_CI: the compute instance's placement in its GI */
 	unsigned int gi_slices;  /* CREATE_CI: the GI's compute slices (finds its full profile) */
@@ -398,6 +381,10 @@ struct mig_op {
 
 struct mig_gpu_plan {
 	unsigned int gpu;
+	char uuid[MIG_UUID_MAX];
+	/* the GPU's layout when the plan was made (mode, instances, ids, placements): a plan whose
+	 * GPUs no longer look like this is refused with MIG_E_CHANGED */
+	char before[2048];
 	bool changes;
 	size_t kept_gis, kept_cis, destroyed_gis, destroyed_cis, created_gis, created_cis;
 	/* the layout after the plan: placement and profile of every GPU instance */
@@ -416,6 +403,9 @@ struct mig_plan {
 	size_t nmode_ops;
 	struct mig_gpu_plan *gpus; /* one per selected GPU */
 	size_t ngpus;
+	/* all or nothing: a failure undoes every instance the plan created (plans built with
+	 * mig_plan_new); else only what would leave a GPU instance without compute instances */
+	bool atomic;
 };
 
 /*
@@ -435,23 +425,119 @@ void mig_plan_free(struct mig_plan *plan);
  * 9) at placement 4:4"); the length it needed, as snprintf. */
 int mig_op_format(const struct mig_op *op, char *buf, size_t len);
 
-/* What mig_plan_apply tells its caller as it goes; every member may be NULL. */
-struct mig_apply_events {
+
+/* ---- plans as data ---------------------------------------------------------------- */
+
+/* The plan as a JSON document (a string the caller frees), and back. A plan read back is
+ * checked for shape; mig_txn_execute checks it against the node (MIG_E_CHANGED). */
+char *mig_plan_to_json(const struct mig_plan *plan, struct mig_error *err);
+int mig_plan_from_json(const char *text, struct mig_plan **out, struct mig_error *err);
+
+/* An empty plan, for building one operation by operation (create, destroy, mode). */
+int mig_plan_new(struct mig_plan **out, struct mig_error *err);
+/* Append operations for GPU g of node (the plan records g's layout the first time):
+ * a GPU instance of profile at placement, with its default compute instance when with_ci; a
+ * compute instance of ci_profile_id at ci_at in GPU instance gi_id; destroying a compute or
+ * GPU instance; enabling or disabling MIG mode. The profile and placement are taken as given:
+ * the caller has checked them (mig_place_gis, mig_place_gi_at). */
+int mig_plan_add_create_gi(struct mig_plan *plan, const struct mig_gpu *g, const struct mig_gi_profile *profile,
+			   struct mig_placement at, bool with_ci, struct mig_error *err);
+int mig_plan_add_create_ci(struct mig_plan *plan, const struct mig_gpu *g, const struct mig_gi *gi,
+			   const struct mig_ci_profile *profile, struct mig_placement ci_at, struct mig_error *err);
+int mig_plan_add_destroy_ci(struct mig_plan *plan, const struct mig_gpu *g, const struct mig_gi *gi,
+			    const struct mig_ci *ci, struct mig_error *err);
+int mig_plan_add_destroy_gi(struct mig_plan *plan, const struct mig_gpu *g, const struct mig_gi *gi,
+			    struct mig_error *err);
+int mig_plan_add_mode(struct mig_plan *plan, const struct mig_gpu *g, bool enable, struct mig_error *err);
+
+/* ---- the transaction ----------------------------------------------------------------
+ *
+ * Every change to a node goes through one transaction: the admin check, the node lock (one
+ * lock for every kind of change, so changes never interleave), the journal, the hooks, the
+ * executor with its roll back of half-made instances, the check that the GPUs now look as
+ * the plan said, and the after-change notification. A program does:
+ *
+ *	mig_txn_begin(ctx, &opts, &txn, &err);      admin check, lock, journal, node read
+ *	plan = ... from mig_txn_node(txn) ...        pure planning on the locked node
+ *	mig_txn_execute(txn, plan, &err);            as many times as it needs
+ *	mig_txn_end(txn, ok, &err);                  apply-exit hook, unlock
+ */
+struct mig_txn;
+
+/* Where the node lock and the journal live. A directory the library creates is mode 0700;
+ * either directory is refused when it is a symbolic link or others can write it. */
+struct mig_txn_options {
+	size_t size;            /* sizeof(struct mig_txn_options): the struct may grow */
+	unsigned int admin;     /* enum mig_admin bits checked before anything else */
+	const char *state_dir;  /* default directory of the lock and journal (NULL: /run/migctl) */
+	const char *lock_path;  /* the node lock, overriding state_dir/apply.lock */
+	const char *journal_path; /* the journal, overriding state_dir/journal.json */
+	double lock_timeout;    /* seconds to wait for another change to finish */
+	const char *hooks_file; /* mig-parted hooks file, or NULL */
+	const char *const *hook_env; /* "NAME=value" strings every hook gets, NULL-terminated */
+	unsigned int read_flags; /* enum mig_read_flags for the node read under the lock */
+	/* called once when the lock is held by another process (pid, 0 if unknown), before waiting */
+	void (*waiting)(long holder_pid, void *arg);
 	/* after each operation that succeeded */
-	void (*progress)(const struct mig_op *op, size_t index, void *arg);
-	/* once, before the first operation of the instance phase; non-zero (with err set) stops
-	 * the apply there */
-	int (*before_instances)(void *arg, struct mig_error *err);
+	void (*progress)(const struct mig_op *op, size_t index, size_t total, void *arg);
 	void *arg;
 };
 
-/* Carry out a plan's operations in order. *done counts the operations completed (also on
- * failure). A GPU whose MIG mode change stays pending (in use, reset required) has its
- * remaining operations skipped while the other GPUs go on; pending[gpu] is set for it (when
- * pending is given) and the call then fails with MIG_E_PENDING. An interrupted apply is
- * finished by planning again from the node as it is: kept instances stay kept. */
-int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
-		   const struct mig_apply_events *events, struct mig_error *err);
+/* Begin: check the caller may change MIG, load and check the hooks file, take the node lock
+ * (MIG_E_LOCKED after lock_timeout), finish what an interrupted change left half-made (from
+ * its journal), run the apply-start hooks, and read the node. */
+int mig_txn_begin(struct mig_ctx *ctx, const struct mig_txn_options *opts, struct mig_txn **out,
+		  struct mig_error *err);
+/* The node as read under the lock (and after each execute). Owned by the transaction. */
+const struct mig_node *mig_txn_node(const struct mig_txn *txn);
+/* An interrupted change found at begin: its start time (UTC, ISO 8601), operations done and
+ * planned. Returns false when there was none. */
+bool mig_txn_interrupted(const struct mig_txn *txn, const char **started, size_t *done, size_t *total);
+/* Execute a plan: refuse it with MIG_E_CHANGED unless every GPU it names still looks as it
+ * did when the plan was made; check MIG mode privileges; journal it; run pre-apply-mode and
+ * pre-apply-config hooks; carry out its operations; on failure undo what would leave a GPU
+ * instance without compute instances; re-read the node; check it now matches the plan; tell
+ * the after-change callbacks. A GPU whose MIG mode change stays pending has its later
+ * operations skipped and the call fails with MIG_E_PENDING (mig_txn_pending names them). */
+int mig_txn_execute(struct mig_txn *txn, const struct mig_plan *plan, struct mig_error *err);
+/* Operations the last execute completed. */
+size_t mig_txn_done(const struct mig_txn *txn);
+/* Why a GPU's MIG mode change waits after the last execute (0: it does not). */
+enum mig_pending {
+	MIG_PENDING_NONE = 0,
+	MIG_PENDING_IN_USE,  /* processes or clients hold the GPU */
+	MIG_PENDING_RESET,   /* the GPU needs a reset */
+	MIG_PENDING_REBOOT,  /* anything else the driver answered: a reboot applies it */
+};
+/* Is GPU (NVML index) waiting for its MIG mode change since the last execute, and why? */
+enum mig_pending mig_txn_pending(const struct mig_txn *txn, unsigned int gpu);
+/* Reset one GPU whose mode change is pending by running command (a shell command line with
+ * "{index}" and "{pci}" replaced), then re-read the node. */
+int mig_txn_reset_gpu(struct mig_txn *txn, unsigned int gpu, const char *command, struct mig_error *err);
+/* End: run the apply-exit hooks (told success or failure by ok), drop the journal of a change
+ * that succeeded, release the lock, free. Returns -1 only when an apply-exit hook failed. */
+int mig_txn_end(struct mig_txn *txn, bool ok, struct mig_error *err);
+
+/* Read and check a mig-parted hooks file (file:line:column errors; as root, its owner and
+ * mode) without running anything: what mig_txn_begin would refuse, it refuses. */
+int mig_hooks_check(const char *path, struct mig_error *err);
+
+/* ---- after-change events ---------------------------------------------------------------- */
+
+/* What one execute changed: the GPUs whose layout or mode changed, and the MIG devices (by
+ * UUID) that appeared and vanished. Valid during the callback only. */
+struct mig_change;
+bool mig_change_ok(const struct mig_change *c);
+const char *const *mig_change_gpus(const struct mig_change *c, size_t *n);
+const char *const *mig_change_added(const struct mig_change *c, size_t *n);
+const char *const *mig_change_removed(const struct mig_change *c, size_t *n);
+
+/* Called after every execute through ctx, successful or not, with the node as it is after. A
+ * non-zero return (with err set) is reported as the execute's error, after the change. */
+typedef int (*mig_change_fn)(struct mig_ctx *ctx, const struct mig_change *change, const struct mig_node *after,
+			     void *arg, struct mig_error *err);
+/* Register a callback (at most 8 per context); returns -1 when full. */
+int mig_ctx_on_change(struct mig_ctx *ctx, mig_change_fn fn, void *arg, struct mig_error *err);
 
 /* GPU selectors: "all", an index ("0"), a comma list ("0,2"), a GPU UUID or a PCI bus id
  * (any of "00000000:07:00.0", "0000:07:00.0", "07:00.0"). selected[i] is set for GPU i. */

@@ -25,6 +25,11 @@ struct mig_ctx {
 	struct mig_nvml *nvml;
 	unsigned long calls;
 	char driver_version[96];
+	struct {
+		mig_change_fn fn;
+		void *arg;
+	} on_change[8]; /* after-change callbacks (txn/txn.c) */
+	size_t non_change;
 };
 
 /* Call NVML function fn through ctx, counting it; a symbol the driver lacks answers
@@ -43,6 +48,80 @@ int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlRetur
 /* Fill err (if any) and return -1, so callers can `return mig_error_set(...)`. */
 int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- the operations the executor runs (exec/ops.c): GPUs by NVML index ---- */
+
+struct mig_mode_result {
+	enum mig_mode current;
+	enum mig_mode pending;
+	int activation; /* NVML's activation status: 0 done, else why the change waits */
+};
+
+/* Enable or disable MIG mode. Succeeds when NVML accepted the request; res says whether it
+ * is active or pending (activation: NVML_ERROR_IN_USE, NVML_ERROR_RESET_REQUIRED, ...). */
+int mig_gpu_set_mig_mode(struct mig_ctx *ctx, unsigned int gpu, bool enable, struct mig_mode_result *res,
+			 struct mig_error *err);
+
+/* Create a GPU instance of a driver profile id; at NULL lets the driver place it. */
+int mig_gi_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int profile_id, const struct mig_placement *at,
+		  unsigned int *gi_id, struct mig_placement *placed, struct mig_error *err);
+int mig_gi_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, struct mig_error *err);
+/* at: a placement inside the GPU instance (compute slices), or NULL to let the driver choose. */
+int mig_ci_create(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
+		  const struct mig_placement *at, unsigned int *ci_id, struct mig_error *err);
+/* The default ("-C") compute instance profile of a GPU instance whose profile has gi_slices
+ * compute slices: the full-size one with the most SMs. */
+int mig_gi_default_ci_profile(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int gi_slices,
+			      unsigned int *ci_profile_id, struct mig_error *err);
+int mig_ci_destroy(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_id,
+		   struct mig_error *err);
+/* How many compute instances GPU instance gi_id of GPU gpu has now. */
+int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int *count,
+		     struct mig_error *err);
+
+
+/* ---- the executor (exec/exec.c) ---- */
+/* What mig_plan_apply tells its caller as it goes; every member may be NULL. */
+struct mig_apply_events {
+	/* after each operation that succeeded */
+	void (*progress)(const struct mig_op *op, size_t index, unsigned int new_id, void *arg);
+	/* once, before the first operation of the instance phase; non-zero (with err set) stops
+	 * the apply there */
+	int (*before_instances)(void *arg, struct mig_error *err);
+	void *arg;
+};
+
+/* Carry out a plan's operations in order. *done counts the operations completed (also on
+ * failure). A GPU whose MIG mode change stays pending (in use, reset required) has its
+ * remaining operations skipped while the other GPUs go on; pending[gpu] is set for it (when
+ * pending is given) and the call then fails with MIG_E_PENDING. An interrupted apply is
+ * finished by planning again from the node as it is: kept instances stay kept. */
+int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, enum mig_pending *pending,
+		   const struct mig_apply_events *events, struct mig_error *err);
+
+
+/* After operation failed of plan failed (or a run stopped there), leave no GPU instance
+ * without compute instances: ok[i] says operation i was done, ids[i] the id it created. A
+ * note says what was undone. */
+void mig_exec_roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, const bool *ok,
+			const unsigned int *ids, char *note, size_t len);
+
+/* ---- plans (plan/build.c, plan/plan_json.c) ---- */
+/* The plan as a JSON value (jansson), for the journal. */
+struct json_t;
+struct json_t *mig_plan_json(const struct mig_plan *plan);
+/* The GPU's layout in words, with instance ids: equal texts, unchanged GPU. */
+void mig_gpu_layout_text(const struct mig_gpu *g, char *buf, size_t len);
+/* Does GPU after look as plan's operations make GPU before? 0, or -1 with why. */
+int mig_plan_check_result(const struct mig_plan *plan, const struct mig_gpu *before, const struct mig_gpu *after,
+			  char *why, size_t len);
+/* The plan's entry for g, added (with g's layout now) when new; NULL when out of memory. */
+struct mig_gpu_plan *mig_plan_note_gpu(struct mig_plan *plan, const struct mig_gpu *g);
+/* Append a zeroed operation on g (cap: the ops array's capacity); NULL when out of memory. */
+struct mig_op *mig_plan_push(struct mig_plan *plan, size_t *cap, enum mig_op_kind kind, const struct mig_gpu *g);
+/* The CI profile id of the default ("-C") compute instance of a GPU instance of profile p of g;
+ * existing: such a GPU instance when there is one (its own table answers), else NULL. */
+unsigned int mig_default_ci_profile(const struct mig_gpu *g, const struct mig_gi_profile *p, const struct mig_gi *existing);
 
 /* NVML's compute-instance profile index of a compute instance of this many slices. */
 unsigned int mig_ci_profile_for_slices(unsigned int slices);

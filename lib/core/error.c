@@ -25,3 +25,28 @@ int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt
 	va_end(ap);
 	return -1;
 }
+
+const char *mig_status_name(enum mig_status status)
+{
+	static const char *const names[] = {
+		[MIG_OK] = "ok",
+		[MIG_E_NVML] = "nvml",
+		[MIG_E_LIBRARY] = "library",
+		[MIG_E_INVALID] = "invalid",
+		[MIG_E_NOT_FOUND] = "not_found",
+		[MIG_E_NOMEM] = "no_memory",
+		[MIG_E_PENDING] = "pending",
+		[MIG_E_PERMISSION] = "permission",
+		[MIG_E_BUSY] = "busy",
+		[MIG_E_LOCKED] = "locked",
+		[MIG_E_CHANGED] = "changed",
+		[MIG_E_NO_CAPACITY] = "no_capacity",
+		[MIG_E_FRAGMENTED] = "fragmented",
+		[MIG_E_UNSUPPORTED] = "unsupported",
+		[MIG_E_HOOK] = "hook",
+		[MIG_E_IO] = "io",
+	};
+	if ((unsigned int)status < sizeof(names) / sizeof(names[0]) && names[status])
+		return names[status];
+	return "unknown";
+}

@@ -42,7 +42,7 @@ int mig_op_format(const struct mig_op *op, char *buf, size_t len)
  * none is destroyed when the plan destroys it (unless its own destroy is what failed), else
  * gets them back at their placements (new MIG device UUIDs). Best effort: says in note what
  * it did or could not do. */
-static void roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, const bool *ok,
+void mig_exec_roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, const bool *ok,
 		      const unsigned int *ids, char *note, size_t len)
 {
 	size_t removed = 0, restored = 0, finished = 0, failures = 0;
@@ -98,25 +98,75 @@ static void roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t f
 	}
 	if (removed || restored || finished || failures)
 		snprintf(note, len,
-			 " (so that no GPU instance is left without compute instances: %zu new one(s) removed, %zu given "
-			 "their compute instances back, %zu destroyed as planned%s)",
-			 removed, restored, finished, failures ? "; some could not be: see 'migctl status'" : "");
+			 " (so that no GPU instance is left without compute instances: %zu new removed, %zu refilled, "
+			 "%zu destroyed as planned%s)",
+			 removed, restored, finished, failures ? "; some could not be" : "");
 }
 
-int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, bool *pending,
+/* All or nothing: destroy what the plan created before operation failed, newest first. */
+static void undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, bool *ok,
+			 const unsigned int *ids, char *note, size_t len)
+{
+	size_t gis = 0, cis = 0, stuck = 0, other = 0;
+	struct mig_error e;
+	for (size_t i = failed; i-- > 0;) {
+		const struct mig_op *op = &plan->ops[i];
+		if (!ok[i])
+			continue;
+		other += op->kind != MIG_OP_CREATE_CI && op->kind != MIG_OP_CREATE_GI;
+		if (op->kind == MIG_OP_CREATE_CI) {
+			unsigned int gi = op->new_gi >= 0 ? ids[op->new_gi] : op->gi_id;
+			if (mig_ci_destroy(ctx, op->gpu, gi, ids[i], &e) == 0) {
+				ok[i] = false;
+				cis += op->new_gi < 0; /* counted with their GPU instance otherwise */
+			} else {
+				stuck++;
+			}
+		} else if (op->kind == MIG_OP_CREATE_GI) {
+			bool empty = true;
+			for (size_t k = i + 1; k < failed; k++)
+				empty &= !(ok[k] && plan->ops[k].new_gi == (int)i);
+			if (empty && mig_gi_destroy(ctx, op->gpu, ids[i], &e) == 0) {
+				ok[i] = false;
+				gis++;
+			} else {
+				stuck++;
+			}
+		}
+	}
+	if (stuck)
+		snprintf(note, len, "; could not roll back %zu instance(s) this command had created", stuck);
+	else if (gis && !other)
+		snprintf(note, len, "; rolled back the %zu GPU instance(s) this command had created; nothing was changed",
+			 gis);
+	else if (cis && !other)
+		snprintf(note, len, "; rolled back the %zu compute instance(s) this command had created; nothing was "
+				    "changed",
+			 cis);
+	else if (!other)
+		snprintf(note, len, "; nothing was changed");
+	else
+		note[0] = '\0'; /* destroys and mode changes cannot be undone: the caller says how far it got */
+}
+
+int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *done, enum mig_pending *pending,
 		   const struct mig_apply_events *events, struct mig_error *err)
 {
 	static const struct mig_apply_events none = {NULL, NULL, NULL};
 	/* new_ids[i]: the id operation i created (GPU or compute instance); ok[i]: it was done */
 	unsigned int *new_ids = calloc(plan->nops ? plan->nops : 1, sizeof(*new_ids));
 	bool *ok = calloc(plan->nops ? plan->nops : 1, sizeof(*ok));
-	unsigned long long waiting = 0; /* GPUs whose mode change is pending (bit per GPU) */
-	size_t nwaiting = 0, failed = plan->nops;
+	size_t nwaiting = 0, failed = plan->nops, ngpus = 1;
+	for (size_t i = 0; i < plan->nops; i++)
+		if (plan->ops[i].gpu >= ngpus)
+			ngpus = plan->ops[i].gpu + 1;
+	bool *waiting = calloc(ngpus, sizeof(*waiting)); /* GPUs whose mode change is pending */
 	char which[256] = "";
 	int ret = 0;
-	if (!new_ids || !ok) {
+	if (!new_ids || !ok || !waiting) {
 		free(new_ids);
 		free(ok);
+		free(waiting);
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
 	}
 	*done = 0;
@@ -129,7 +179,7 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			ret = -1;
 			break;
 		}
-		if (op->gpu < 64 && (waiting & (1ull << op->gpu)))
+		if (waiting[op->gpu])
 			continue;
 		switch (op->kind) {
 		case MIG_OP_DESTROY_CI:
@@ -144,10 +194,11 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			ret = mig_gpu_set_mig_mode(ctx, op->gpu, enable, &res, err);
 			if (ret == 0 && res.current != (enable ? MIG_MODE_ENABLED : MIG_MODE_DISABLED)) {
 				/* the rest of this GPU waits; the others go on */
-				if (op->gpu < 64)
-					waiting |= 1ull << op->gpu;
+				waiting[op->gpu] = true;
 				if (pending)
-					pending[op->gpu] = true;
+					pending[op->gpu] = res.activation == NVML_ERROR_IN_USE	     ? MIG_PENDING_IN_USE
+							   : res.activation == NVML_ERROR_RESET_REQUIRED ? MIG_PENDING_RESET
+													 : MIG_PENDING_REBOOT;
 				size_t used = strlen(which);
 				snprintf(which + used, sizeof(which) - used, "%sGPU %u (%s)", nwaiting++ ? ", " : "", op->gpu,
 					 res.activation == NVML_ERROR_RESET_REQUIRED ? "reset required" : "in use");
@@ -159,13 +210,8 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			ret = mig_gi_create(ctx, op->gpu, op->profile_id, &op->at, &new_ids[i], NULL, err);
 			break;
 		case MIG_OP_CREATE_CI: {
-			unsigned int gi = op->new_gi >= 0 ? new_ids[op->new_gi] : op->gi_id, profile;
-			if (op->ci.full)
-				ret = mig_gi_default_ci_profile(ctx, op->gpu, gi, op->gi_slices, &profile, err);
-			else
-				profile = mig_ci_profile_for_slices(op->ci.slices);
-			if (ret == 0)
-				ret = mig_ci_create(ctx, op->gpu, gi, profile, &op->ci_at, &new_ids[i], err);
+			unsigned int gi = op->new_gi >= 0 ? new_ids[op->new_gi] : op->gi_id;
+			ret = mig_ci_create(ctx, op->gpu, gi, op->profile_id, &op->ci_at, &new_ids[i], err);
 			break;
 		}
 		}
@@ -173,23 +219,27 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			ok[i] = true;
 			(*done)++;
 			if (events->progress)
-				events->progress(op, i, events->arg);
+				events->progress(op, i, new_ids[i], events->arg);
 		} else {
 			failed = i;
 		}
 	}
 	if (ret && failed < plan->nops) {
 		/* name the step, then undo what would leave a GPU instance without compute instances */
-		char step[256], note[200], cause[MIG_ERROR_MSG_MAX];
+		char step[256], note[150], cause[MIG_ERROR_MSG_MAX];
 		mig_op_format(&plan->ops[failed], step, sizeof(step));
 		snprintf(cause, sizeof(cause), "%s", err ? err->msg : ""); /* err may be NULL */
-		roll_back(ctx, plan, failed, ok, new_ids, note, sizeof(note));
+		if (plan->atomic)
+			undo_creates(ctx, plan, failed, ok, new_ids, note, sizeof(note));
+		else
+			mig_exec_roll_back(ctx, plan, failed, ok, new_ids, note, sizeof(note));
 		if (err)
-			snprintf(err->msg, sizeof(err->msg), "operation %zu of %zu failed (%.200s): %.200s%s", failed + 1,
+			snprintf(err->msg, sizeof(err->msg), "operation %zu of %zu failed (%.150s): %.140s%s", failed + 1,
 				 plan->nops, step, cause, note);
 	}
 	free(new_ids);
 	free(ok);
+	free(waiting);
 	if (ret == 0 && nwaiting)
 		ret = mig_error_set(err, MIG_E_PENDING,
 				    "the MIG mode change is pending on %s; those GPUs must be idle or reset before their "

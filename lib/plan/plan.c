@@ -25,22 +25,9 @@ struct planner {
 	struct mig_error *err;
 };
 
-static struct mig_op *add_op(struct planner *p, enum mig_op_kind kind, unsigned int gpu)
+static struct mig_op *add_op(struct planner *p, enum mig_op_kind kind, const struct mig_gpu *g)
 {
-	if (p->plan->nops == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		struct mig_op *ops = realloc(p->plan->ops, cap * sizeof(*ops));
-		if (!ops)
-			return NULL;
-		p->plan->ops = ops;
-		p->cap = cap;
-	}
-	struct mig_op *op = &p->plan->ops[p->plan->nops++];
-	memset(op, 0, sizeof(*op));
-	op->kind = kind;
-	op->gpu = gpu;
-	op->new_gi = -1;
-	return op;
+	return mig_plan_push(p->plan, &p->cap, kind, g);
 }
 
 static const struct mig_ci_profile *ci_profile_of(const struct mig_gi *gi, unsigned int id)
@@ -176,6 +163,14 @@ static bool fit_cis(const struct mig_gi *gi, unsigned int gi_slices, const struc
 	return false;
 }
 
+static const struct mig_gi_profile *gi_profile_of(const struct mig_gpu *g, unsigned int profile_id)
+{
+	for (size_t k = 0; k < g->nprofiles; k++)
+		if (g->profiles[k].id == profile_id)
+			return &g->profiles[k];
+	return NULL;
+}
+
 static unsigned int gi_compute_slices(const struct mig_gpu *g, unsigned int profile_id)
 {
 	for (size_t k = 0; k < g->nprofiles; k++)
@@ -306,6 +301,8 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 
 	memset(gp, 0, sizeof(*gp));
 	gp->gpu = g->index;
+	snprintf(gp->uuid, sizeof(gp->uuid), "%s", g->uuid);
+	mig_gpu_layout_text(g, gp->before, sizeof(gp->before));
 	for (size_t i = 0; i < MAX_GIS; i++)
 		pair[i] = -1;
 
@@ -388,7 +385,7 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 		for (size_t k = 0; k < gi->ncis; k++) {
 			if (keep && keep[k])
 				continue;
-			struct mig_op *op = add_op(p, MIG_OP_DESTROY_CI, g->index);
+			struct mig_op *op = add_op(p, MIG_OP_DESTROY_CI, g);
 			if (!op)
 				return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 			op->gi_id = gi->id;
@@ -405,7 +402,7 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 			gp->kept_gis++;
 			continue;
 		}
-		struct mig_op *op = add_op(p, MIG_OP_DESTROY_GI, g->index);
+		struct mig_op *op = add_op(p, MIG_OP_DESTROY_GI, g);
 		if (!op)
 			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 		op->gi_id = g->gis[j].id;
@@ -416,11 +413,11 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 	/* MIG mode */
 	bool pending_other = g->mode_pending != (t->mig_enabled ? MIG_MODE_ENABLED : MIG_MODE_DISABLED);
 	if (!t->mig_enabled && (g->mode_current != MIG_MODE_DISABLED || pending_other)) {
-		if (!add_op(p, MIG_OP_DISABLE_MIG, g->index))
+		if (!add_op(p, MIG_OP_DISABLE_MIG, g))
 			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 	}
 	if (t->mig_enabled && (!enabled_now || pending_other)) {
-		if (!add_op(p, MIG_OP_ENABLE_MIG, g->index))
+		if (!add_op(p, MIG_OP_ENABLE_MIG, g))
 			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 	}
 	/* create: GPU instances, then compute instances largest first */
@@ -429,7 +426,7 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 		created_at[i] = -1;
 		if (pair[i] >= 0)
 			continue;
-		struct mig_op *op = add_op(p, MIG_OP_CREATE_GI, g->index);
+		struct mig_op *op = add_op(p, MIG_OP_CREATE_GI, g);
 		if (!op)
 			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 		op->profile_id = t->gis[i].profile_id;
@@ -445,11 +442,16 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 			for (size_t c = 0; c < tg->ncis; c++) {
 				if (fits[i].have[c] || target_ci_slices(tg->cis[c], gi_slices) != size)
 					continue;
-				struct mig_op *op = add_op(p, MIG_OP_CREATE_CI, g->index);
+				struct mig_op *op = add_op(p, MIG_OP_CREATE_CI, g);
 				if (!op)
 					return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
 				op->ci = tg->cis[c];
 				op->ci_at = fits[i].at[c];
+				if (!tg->cis[c].full)
+					op->profile_id = mig_ci_profile_for_slices(tg->cis[c].slices);
+				else
+					op->profile_id = mig_default_ci_profile(g, gi_profile_of(g, tg->profile_id),
+										pair[i] >= 0 ? &g->gis[pair[i]] : NULL);
 				op->gi_slices = gi_slices;
 				op->new_gi = created_at[i];
 				op->gi_id = pair[i] >= 0 ? g->gis[pair[i]].id : 0;

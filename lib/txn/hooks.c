@@ -308,3 +308,12 @@ int hooks_run(struct hooks *h, enum hook_point point, const char *const *extra_e
 	}
 	return 0;
 }
+
+int mig_hooks_check(const char *path, struct mig_error *err)
+{
+	struct hooks h;
+	memset(&h, 0, sizeof(h));
+	int rc = hooks_load(path, &h, err);
+	hooks_free(&h);
+	return rc;
+}

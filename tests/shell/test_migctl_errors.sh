@@ -545,7 +545,7 @@ t_create_ci_errors() {
 	refused 1 create-ci --gi 3 1c.2g.10gb,1c.2g.10gb,1c.2g.10gb
 	expect_contains "$ERR" "GPU instance 3 (2g.10gb) on GPU 0 has room for 2 more 1c.2g.10gb compute instances, not 3"
 	# the driver refusing the second: the first is rolled back
-	sim fault add nvmlGpuInstanceCreateComputeInstance INSUFFICIENT_RESOURCES --nth 2 >/dev/null
+	sim fault add nvmlGpuInstanceCreateComputeInstanceWithPlacement INSUFFICIENT_RESOURCES --nth 2 >/dev/null
 	refused 1 create-ci --gi 3 1c.2g.10gb,1c.2g.10gb
 	expect_contains "$ERR" "Insufficient Resources"
 	expect_contains "$ERR" "rolled back the 1 compute instance(s)"
@@ -675,7 +675,8 @@ t_driver_errors_get_a_hint() {
 	sim fault clear >/dev/null
 	sim fault add nvmlDeviceCreateGpuInstanceWithPlacement NOT_SUPPORTED >/dev/null
 	mc 1 create 1g.5gb -C
-	expect_contains "$ERR" "Not Supported; is MIG mode enabled on this GPU? See 'migctl status'"
+	expect_contains "$ERR" "Not Supported"
+	expect_contains "$ERR" "is MIG mode enabled on this GPU? See 'migctl status'"
 	sim fault clear >/dev/null
 	sim fault add nvmlGpuInstanceDestroy IN_USE >/dev/null
 	mc 1 destroy --all
@@ -773,7 +774,7 @@ t_fault_in_the_middle_of_a_create_rolls_back() {
 	expect_unchanged "$before" "the GPU after a rolled-back create"
 	# the second compute instance fails: both GPU instances go again
 	sim fault clear >/dev/null
-	sim fault add nvmlGpuInstanceCreateComputeInstance UNKNOWN --nth 2 >/dev/null
+	sim fault add nvmlGpuInstanceCreateComputeInstanceWithPlacement UNKNOWN --nth 2 >/dev/null
 	mc 1 --json create 3g.20gb,2g.10gb,1g.5gb -C
 	expect_json_error "Unknown Error"
 	expect_contains "$ERR" "rolled back the 2 GPU instance(s)"
@@ -793,7 +794,7 @@ t_fault_in_the_middle_of_create_ci_rolls_back() {
 	mc 0 create 3g.20gb --placement 0
 	local before
 	before=$(sim_snapshot)
-	sim fault add nvmlGpuInstanceCreateComputeInstance UNKNOWN --nth 3 >/dev/null
+	sim fault add nvmlGpuInstanceCreateComputeInstanceWithPlacement UNKNOWN --nth 3 >/dev/null
 	mc 1 create-ci --gi 1 1c.3g.20gb,1c.3g.20gb,1c.3g.20gb
 	expect_contains "$ERR" "Unknown Error"
 	expect_contains "$ERR" "rolled back the 2 compute instance(s)"
@@ -808,7 +809,7 @@ t_failed_roll_back_is_reported() {
 	sim fault add nvmlGpuInstanceDestroy UNKNOWN --always >/dev/null
 	mc 1 create 3g.20gb,2g.10gb
 	expect_contains "$ERR" "Insufficient Resources"
-	expect_contains "$ERR" "could not roll back 1 GPU instance(s); see 'migctl status'"
+	expect_contains "$ERR" "could not roll back 1 instance(s) this command had created"
 	expect_not_contains "$ERR" "nothing was changed"
 }
 

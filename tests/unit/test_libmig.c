@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../include/mig.h"
+#include "../../lib/internal.h" /* the executor and its operations */
 #include "../../sim/store.h"
 
 static char state_path[256];
