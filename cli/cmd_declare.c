@@ -33,6 +33,8 @@ struct declare_args {
 	bool placements;
 	bool reset_pending;
 	double lock_timeout;
+	const char *output; /* plan --output: the plan as a document to apply later */
+	const char *plan;   /* apply --plan: that document */
 };
 
 /* Returns 0, or EXIT_USAGE (printed). EXIT_USAGE is returned here, not cli_usage()'s result, so
@@ -55,6 +57,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 			a->reset_pending = true;
 		else if (strcmp(s, "--force") == 0 && (strcmp(cmd, "apply") == 0 || strcmp(cmd, "plan") == 0))
 			a->force = true;
+		else if ((strcmp(s, "--output") == 0 || strcmp(s, "-o") == 0) && v && strcmp(cmd, "plan") == 0)
+			a->output = argv[++i];
+		else if (strcmp(s, "--plan") == 0 && v && strcmp(cmd, "apply") == 0)
+			a->plan = argv[++i];
 		else if (strcmp(s, "--placements") == 0 && strcmp(cmd, "export") == 0)
 			a->placements = true;
 		else if (strcmp(s, "--lock-timeout") == 0 && v && strcmp(cmd, "apply") == 0) {
@@ -78,7 +84,12 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 		a->hooks = getenv("MIGCTL_HOOKS_FILE");
 	if (a->hooks && !*a->hooks)
 		a->hooks = NULL;
-	if (needs_file && !a->file) {
+	if (a->plan && (a->file || a->set || a->dry_run || a->force || a->reset_pending)) {
+		cli_usage("apply: --plan carries out a plan made earlier; it takes no config (-f, -c), --dry-run, --force "
+			  "or --reset-pending");
+		return EXIT_USAGE;
+	}
+	if (needs_file && !a->file && !a->plan) {
 		cli_usage("%s: which config file? -f FILE (or - for standard input, or $MIGCTL_CONFIG_FILE)", cmd);
 		return EXIT_USAGE;
 	}
@@ -266,6 +277,23 @@ int cmd_plan(struct cli *c, int argc, char **argv)
 		free_all(config, targets, plan);
 		return EXIT_FAIL;
 	}
+	if (a.output) {
+		struct mig_error err;
+		char *text = mig_plan_to_json(plan, &err);
+		FILE *f = text ? (strcmp(a.output, "-") == 0 ? stdout : fopen(a.output, "w")) : NULL;
+		int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
+		if (f && f != stdout)
+			bad |= fclose(f) != 0;
+		free(text);
+		if (bad) {
+			free_all(config, targets, plan);
+			return cli_fail(c, "cannot write the plan to %s: %s", a.output, strerror(errno));
+		}
+		if (f == stdout) {
+			free_all(config, targets, plan);
+			return EXIT_OK;
+		}
+	}
 	if (c->json) {
 		json_t *doc = plan_json(c, plan);
 		cli_print_json(doc);
@@ -274,6 +302,8 @@ int cmd_plan(struct cli *c, int argc, char **argv)
 		print_plan(c, plan);
 		if (!plan->nops)
 			printf("Nothing to do.\n");
+		if (a.output)
+			printf("Plan written to %s; carry it out with: migctl apply --plan %s\n", a.output, a.output);
 	}
 	free_all(config, targets, plan);
 	return EXIT_OK;
@@ -360,6 +390,63 @@ static int report_failure(struct cli *c, struct mig_txn *txn, const struct mig_e
 	return EXIT_PENDING;
 }
 
+/* apply --plan FILE: a plan made earlier (plan --output), carried out as it is, or refused
+ * with nothing changed when the GPUs moved since it was made. */
+static int apply_saved_plan(struct cli *c, const struct declare_args *a)
+{
+	struct mig_error err;
+	struct mig_plan *plan = NULL;
+	struct mig_txn *txn = NULL;
+	FILE *f = strcmp(a->plan, "-") == 0 ? stdin : fopen(a->plan, "r");
+	char *text = NULL;
+	size_t len = 0;
+	if (!f)
+		return cli_fail(c, "cannot open plan %s: %s", a->plan, strerror(errno));
+	FILE *m = open_memstream(&text, &len);
+	int ch;
+	while (m && (ch = fgetc(f)) != EOF && len < (16u << 20))
+		fputc(ch, m);
+	if (m)
+		fclose(m);
+	if (f != stdin)
+		fclose(f);
+	if (!text || mig_plan_from_json(text, &plan, &err)) {
+		free(text);
+		if (!text)
+			return cli_fail(c, "out of memory");
+		char msg[MIG_ERROR_MSG_MAX + 300];
+		snprintf(msg, sizeof(msg), "%s: %s; make one with: migctl plan -f CONFIG -c NAME --output FILE", a->plan,
+			 err.msg);
+		return cli_fail(c, "%s", msg);
+	}
+	free(text);
+	int ret = EXIT_FAIL;
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a->lock_timeout, a->hooks, NULL, &txn))
+		goto out;
+	if (cli_txn_execute(c, txn, plan, &err)) {
+		if (err.status == MIG_E_PENDING)
+			ret = EXIT_PENDING;
+		cli_fail_err(c, &err);
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	if (txn && cli_txn_end(c, txn, ret == EXIT_OK, &err) && ret == EXIT_OK)
+		ret = cli_fail_err(c, &err);
+	if (ret == EXIT_OK) {
+		size_t done = plan->nops;
+		if (c->json) {
+			json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
+			cli_print_json(doc);
+			json_decref(doc);
+		} else {
+			printf("Plan carried out successfully (%zu operation%s)\n", done, done == 1 ? "" : "s");
+		}
+	}
+	mig_plan_free(plan);
+	return ret;
+}
+
 /*
  * apply: parse, then in one transaction (lock, journal, hooks): plan from the locked node,
  * execute, and with --reset-pending reset the GPUs left pending and plan and execute again.
@@ -381,6 +468,8 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	int r = parse_args("apply", argc, argv, &a, true);
 	if (r)
 		return r;
+	if (a.plan)
+		return apply_saved_plan(c, &a);
 	snprintf(env_file, sizeof(env_file), "MIGCTL_CONFIG_FILE=%s", a.file);
 	snprintf(env_set, sizeof(env_set), "MIGCTL_SELECTED_CONFIG=%s", a.set ? a.set : "");
 	hook_env[0] = env_file;

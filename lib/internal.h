@@ -37,7 +37,7 @@ struct mig_ctx {
 #define NVML_CALL(ctx, fn, ...) \
 	((ctx)->calls++, (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
 
-/* path: NULL means $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
+/* path: NULL means "libnvidia-ml.so.1". */
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err);
 void mig_nvml_close(struct mig_nvml *nvml);
 

@@ -23,11 +23,10 @@ static void resolve(void *dl, const char *name, void *slot)
 
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err)
 {
-	const char *env = getenv("MIGCTL_NVML_LIB");
 	struct mig_nvml *n;
 
-	if (!path)
-		path = env && *env ? env : DEFAULT_NVML;
+	if (!path || !*path)
+		path = DEFAULT_NVML;
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
@@ -37,8 +36,7 @@ int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err
 	if (!n->dl) {
 		const char *why = dlerror();
 		mig_error_set(err, MIG_E_LIBRARY,
-			      "cannot load the NVML library %s (%s); is the NVIDIA driver installed? Point "
-			      "--nvml-lib or MIGCTL_NVML_LIB at libnvidia-ml.so.1, or use --sim to run on the simulator",
+			      "cannot load the NVML library %s (%s); is the NVIDIA driver installed?",
 			      path, why ? why : "unknown error");
 		free(n);
 		return -1;

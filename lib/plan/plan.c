@@ -238,12 +238,12 @@ static int busy_blocker(struct planner *p, const struct mig_gpu *g, const struct
 {
 	for (size_t i = 0; i < gi->ncis; i++)
 		if (gi->cis[i].nprocs)
-			return mig_error_set(p->err, MIG_E_INVALID,
+			return mig_error_set(p->err, MIG_E_BUSY,
 					     "GPU %u GPU instance %u (%s at %u:%u) runs process %u on compute instance %u "
-					     "(%s); %s. Stop its processes, or pass --force",
+					     "(%s); %s",
 					     g->index, gi->id, gi->profile, gi->placement.start, gi->placement.size,
 					     gi->cis[i].procs[0].pid, gi->cis[i].id, gi->cis[i].uuid, why);
-	return mig_error_set(p->err, MIG_E_INVALID, "GPU %u GPU instance %u is busy", g->index, gi->id);
+	return mig_error_set(p->err, MIG_E_BUSY, "GPU %u GPU instance %u is busy", g->index, gi->id);
 }
 
 /* Place the targets not kept (pair[t] < 0) beside the kept GIs; pinned ones go where
