@@ -25,6 +25,7 @@ struct cli {
 	bool *selected; /* node->ngpus entries */
 	unsigned int read_flags; /* what cli_load reads beyond the basics (enum mig_read_flags) */
 	bool node_borrowed; /* node belongs to the transaction under way (cli_use_node) */
+	const char *const *journal_info; /* "key=value" for the journal of the next transaction */
 };
 
 /* The command line once the global options are taken out: the command and its arguments. */

@@ -492,7 +492,14 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	/* the config decides what is destroyed: read (and as root, checked) before anything runs */
 	if (load_checked_config(c, a.file, &config))
 		return EXIT_FAIL;
-	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a.lock_timeout, a.hooks, hook_env, &txn))
+	char info_file[PATH_MAX + 16], info_set[300];
+	const char *info[3] = {info_file, a.set ? info_set : NULL, NULL};
+	snprintf(info_file, sizeof(info_file), "config_file=%s", a.file);
+	snprintf(info_set, sizeof(info_set), "selected_config=%s", a.set ? a.set : "");
+	c->journal_info = info;
+	r = cli_txn_begin(c, MIG_ADMIN_INSTANCES, a.lock_timeout, a.hooks, hook_env, &txn);
+	c->journal_info = NULL;
+	if (r)
 		goto out;
 	const char *started;
 	size_t idone, itotal;

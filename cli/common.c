@@ -166,13 +166,14 @@ int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const 
 		.read_flags = c->read_flags | MIG_READ_CAPACITY,
 		.waiting = waiting_for_lock,
 		.arg = c,
+		.journal_info = c->journal_info,
 	};
 	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err))
 		return cli_fail_err(c, &err), -1;
 	if (mig_txn_begin(c->ctx, &o, out, &err)) {
 		if (err.status == MIG_E_LOCKED) {
 			char msg[MIG_ERROR_MSG_MAX + 64];
-			snprintf(msg, sizeof(msg), "%s (or raise --lock-timeout)", err.msg);
+			snprintf(msg, sizeof(msg), "%s (raise --lock-timeout, or wait for it)", err.msg);
 			return cli_fail(c, "%s", msg), -1;
 		}
 		return cli_fail_err(c, &err), -1;

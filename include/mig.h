@@ -481,6 +481,8 @@ struct mig_txn_options {
 	/* after each operation that succeeded */
 	void (*progress)(const struct mig_op *op, size_t index, size_t total, void *arg);
 	void *arg;
+	/* "key=value" strings recorded in the journal (what is being applied), NULL-terminated */
+	const char *const *journal_info;
 };
 
 /* Begin: check the caller may change MIG, load and check the hooks file, take the node lock

@@ -106,6 +106,10 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 void mig_exec_roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, const bool *ok,
 			const unsigned int *ids, char *note, size_t len);
 
+/* All or nothing: destroy what operations before failed created, newest first. */
+void mig_exec_undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, bool *ok,
+			   const unsigned int *ids, char *note, size_t len);
+
 /* ---- plans (plan/build.c, plan/plan_json.c) ---- */
 /* The plan as a JSON value (jansson), for the journal. */
 struct json_t;

@@ -98,13 +98,13 @@ void mig_exec_roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t
 	}
 	if (removed || restored || finished || failures)
 		snprintf(note, len,
-			 " (so that no GPU instance is left without compute instances: %zu new removed, %zu refilled, "
-			 "%zu destroyed as planned%s)",
+			 " (so that no GPU instance is left without compute instances: %zu new one(s) removed, %zu given "
+			 "their compute instances back, %zu destroyed as planned%s)",
 			 removed, restored, finished, failures ? "; some could not be" : "");
 }
 
 /* All or nothing: destroy what the plan created before operation failed, newest first. */
-static void undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, bool *ok,
+void mig_exec_undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, bool *ok,
 			 const unsigned int *ids, char *note, size_t len)
 {
 	size_t gis = 0, cis = 0, stuck = 0, other = 0;
@@ -226,15 +226,15 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 	}
 	if (ret && failed < plan->nops) {
 		/* name the step, then undo what would leave a GPU instance without compute instances */
-		char step[256], note[150], cause[MIG_ERROR_MSG_MAX];
+		char step[256], note[200], cause[MIG_ERROR_MSG_MAX];
 		mig_op_format(&plan->ops[failed], step, sizeof(step));
 		snprintf(cause, sizeof(cause), "%s", err ? err->msg : ""); /* err may be NULL */
 		if (plan->atomic)
-			undo_creates(ctx, plan, failed, ok, new_ids, note, sizeof(note));
+			mig_exec_undo_creates(ctx, plan, failed, ok, new_ids, note, sizeof(note));
 		else
 			mig_exec_roll_back(ctx, plan, failed, ok, new_ids, note, sizeof(note));
 		if (err)
-			snprintf(err->msg, sizeof(err->msg), "operation %zu of %zu failed (%.150s): %.140s%s", failed + 1,
+			snprintf(err->msg, sizeof(err->msg), "operation %zu of %zu failed (%.140s): %.100s%s", failed + 1,
 				 plan->nops, step, cause, note);
 	}
 	free(new_ids);

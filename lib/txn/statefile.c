@@ -173,8 +173,7 @@ int mig_lock_take(const char *path_opt, const char *state_dir, double timeout,
 			if (holder)
 				snprintf(who, sizeof(who), "%ld", holder);
 			return mig_error_set(err, MIG_E_LOCKED,
-					     "another change to this node (pid %s) holds %s; gave up after %.1f s: wait for "
-					     "it, or allow a longer wait for the lock",
+					     "another change to this node (pid %s) holds %s; gave up after %.1f s",
 					     who, lk.path, timeout);
 		}
 		if (!said && waiting) {

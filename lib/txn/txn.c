@@ -201,9 +201,14 @@ static void recover(struct mig_txn *t)
 	snprintf(t->started, sizeof(t->started), "%s", started ? started : "?");
 	t->idone = (size_t)json_integer_value(json_object_get(doc, "done"));
 	t->itotal = json_array_size(json_object_get(json_object_get(doc, "plan"), "operations"));
+	if (!t->itotal) /* the journal of migctl before the library kept it */
+		t->itotal = json_array_size(json_object_get(doc, "operations"));
 	char *ptext = doc ? json_dumps(json_object_get(doc, "plan"), 0) : NULL;
+	/* an all-or-nothing plan (create) is undone; a declarative one is finished by planning
+	 * again from the node as it is, which keeps what it made */
+	bool repaired = false;
 	if (ptext && !json_is_true(json_object_get(doc, "rolled_back")) && json_is_array(results) &&
-	    mig_plan_from_json(ptext, &plan, NULL) == 0 && plan->nops) {
+	    mig_plan_from_json(ptext, &plan, NULL) == 0 && plan->nops && plan->atomic) {
 		bool *ok = calloc(plan->nops, sizeof(bool));
 		unsigned int *ids = calloc(plan->nops, sizeof(unsigned int));
 		size_t last = 0;
@@ -216,15 +221,24 @@ static void recover(struct mig_txn *t)
 			}
 		}
 		char note[200];
-		if (ok && ids && last)
-			mig_exec_roll_back(t->ctx, plan, last < plan->nops ? last : plan->nops, ok, ids, note, sizeof(note));
+		if (ok && ids && last) {
+			mig_exec_undo_creates(t->ctx, plan, last < plan->nops ? last : plan->nops, ok, ids, note, sizeof(note));
+			repaired = true;
+		}
 		free(ok);
 		free(ids);
 	}
 	free(ptext);
 	mig_plan_free(plan);
+	if (repaired) {
+		/* done once: the journal stays (for the record) until a change succeeds */
+		json_object_set_new(doc, "rolled_back", json_true());
+		char *again = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		if (again)
+			mig_kept_replace(&t->journal, again, strlen(again));
+		free(again);
+	}
 	json_decref(doc);
-	unlinkat(t->journal.dirfd, t->journal.name, 0);
 }
 
 /* ---- the transaction ---------------------------------------------------------------- */
@@ -381,11 +395,22 @@ int mig_txn_execute(struct mig_txn *t, const struct mig_plan *plan, struct mig_e
 	time_t now = time(NULL);
 	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	json_decref(t->jdoc);
-	t->jdoc = json_pack("{s:s, s:i, s:s, s:I, s:o, s:i, s:[]}", "format", JOURNAL_FORMAT, "version", JOURNAL_VERSION,
-			    "started", started, "pid", (json_int_t)getpid(), "plan", mig_plan_json(plan), "done", 0,
-			    "results");
+	t->jdoc = json_pack("{s:s, s:i, s:s, s:I}", "format", JOURNAL_FORMAT, "version", JOURNAL_VERSION, "started",
+			    started, "pid", (json_int_t)getpid());
 	if (!t->jdoc)
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	/* what the caller wants on record ("config_file=..."), then the plan and the progress */
+	for (size_t i = 0; t->opts.journal_info && t->opts.journal_info[i]; i++) {
+		const char *kv = t->opts.journal_info[i], *eq = strchr(kv, '=');
+		if (eq) {
+			char key[64];
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - kv < 63 ? eq - kv : 63), kv);
+			json_object_set_new(t->jdoc, key, json_string(eq + 1));
+		}
+	}
+	json_object_set_new(t->jdoc, "plan", mig_plan_json(plan));
+	json_object_set_new(t->jdoc, "done", json_integer(0));
+	json_object_set_new(t->jdoc, "results", json_array());
 	if (journal_save(t, err))
 		return -1;
 
@@ -492,6 +517,9 @@ int mig_txn_end(struct mig_txn *t, bool ok, struct mig_error *err)
 			free(env);
 		}
 	}
+	/* a transaction that ended well leaves no journal, also an earlier one's */
+	if (ok && t->journal.dirfd >= 0)
+		unlinkat(t->journal.dirfd, t->journal.name, 0);
 	hooks_free(&t->hooks);
 	json_decref(t->jdoc);
 	mig_kept_close(&t->journal);

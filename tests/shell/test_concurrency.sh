@@ -112,7 +112,7 @@ t_1_concurrent_applies_end_in_exactly_one_config() {
 		esac
 		# how many waited depends on timing (an apply with nothing to do may be done before
 		# another one has started), so it is only reported
-		echo "# round $round: $(cat "$TEST_TMP"/?.err | grep -c 'waiting for another apply') of 4 applies waited for the lock"
+		echo "# round $round: $(cat "$TEST_TMP"/?.err | grep -c 'waiting for another change to this node') of 4 applies waited for the lock"
 		[ -e "$MIGCTL_JOURNAL" ] && fail "round $round: a journal stayed"
 		echo "# round $round: the node ends as config $m"
 		order=$((order + 1))
@@ -163,7 +163,7 @@ t_2_creates_and_destroys_race_applies() {
 		n_apply=$((n_apply + 2))
 		[ "$rc_ab" -eq 0 ] && n_apply_ok=$((n_apply_ok + 1))
 		[ "$rc_ac" -eq 0 ] && n_apply_ok=$((n_apply_ok + 1))
-		cat "$TEST_TMP/ab.err" "$TEST_TMP/ac.err" | grep -v 'waiting for another apply' | sed "s/^/# round $round: apply: /" | head -4
+		cat "$TEST_TMP/ab.err" "$TEST_TMP/ac.err" | grep -v 'waiting for another change to this node' | sed "s/^/# round $round: apply: /" | head -4
 		while read -r kind rc erf; do
 			clean_failure "$rc" "$erf" "round $round: migctl $kind"
 			if [ "$kind" = create ]; then

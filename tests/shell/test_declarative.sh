@@ -939,8 +939,8 @@ waited_msg() {
 	local msg
 	msg=$(cat "$1")
 	case "$msg" in
-	"migctl: waiting for another apply (pid $2) to finish...") ;;
-	"migctl: waiting for another apply (pid "*") to finish...") echo "# the apply that waited for pid $2 said: $msg" ;;
+	"migctl: waiting for another change to this node (pid $2) to finish...") ;;
+	"migctl: waiting for another change to this node (pid "*") to finish...") echo "# the apply that waited for pid $2 said: $msg" ;;
 	*) fail "stderr of the apply that waited for pid $2: $msg" ;;
 	esac
 }
@@ -963,7 +963,7 @@ t_concurrent_applies_take_turns() {
 	expect_eq "$brc" 0 "second apply's exit status ($(cat "$TEST_TMP/b.err"))"
 	expect_contains "$(cat "$TEST_TMP/a.out")" "MIG configuration applied successfully (15 operations)"
 	expect_not_contains "$(cat "$TEST_TMP/a.err")" "waiting"
-	expect_eq "$(cat "$TEST_TMP/b.err")" "migctl: waiting for another apply (pid $a) to finish..." "second apply's stderr"
+	expect_eq "$(cat "$TEST_TMP/b.err")" "migctl: waiting for another change to this node (pid $a) to finish..." "second apply's stderr"
 	# the second planned from the first one's finished layout, not from a mix
 	expect_contains "$(cat "$TEST_TMP/b.out")" "GPU 0: NVIDIA A100-SXM4-40GB: keep 0 GPU and 0 compute instances, destroy 7 and 7, create 2 and 2
     before [  7][  8][  9][ 10][ 11][ 12][ 13][ . ]"
@@ -990,11 +990,11 @@ t_concurrent_applies_take_turns() {
 		brc=$?
 		CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
 		expect_eq "$arc:$brc" "0:0" "exit status of two applies started together ($(cat "$TEST_TMP/a.err" "$TEST_TMP/b.err"))"
-		if grep -q "waiting for another apply" "$TEST_TMP/a.err"; then
+		if grep -q "waiting for another change to this node" "$TEST_TMP/a.err"; then
 			second=$cfg_a first=$cfg_b
 			expect_not_contains "$(cat "$TEST_TMP/b.err")" "waiting"
 			waited_msg "$TEST_TMP/a.err" "$b"
-		elif grep -q "waiting for another apply" "$TEST_TMP/b.err"; then
+		elif grep -q "waiting for another change to this node" "$TEST_TMP/b.err"; then
 			second=$cfg_b first=$cfg_a
 			expect_not_contains "$(cat "$TEST_TMP/a.err")" "waiting"
 			waited_msg "$TEST_TMP/b.err" "$a"
@@ -1021,7 +1021,7 @@ t_concurrent_applies_take_turns() {
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
 	expect_eq "$arc:$brc" "0:0" "exit status of two identical applies"
 	expect_eq "$(cat "$TEST_TMP/a.out" "$TEST_TMP/b.out" | grep -c "MIG configuration applied successfully (18 operations)")" 1 "applies that did the work"
-	expect_eq "$(cat "$TEST_TMP/a.err" "$TEST_TMP/b.err" | grep -c "waiting for another apply")" 1 "applies that waited"
+	expect_eq "$(cat "$TEST_TMP/a.err" "$TEST_TMP/b.err" | grep -c "waiting for another change to this node")" 1 "applies that waited"
 	expect_eq "$(cat "$TEST_TMP/a.out" "$TEST_TMP/b.out" | grep -c "Nothing to do: the GPUs match the configuration.")" 1 "applies that found nothing to do"
 	sim latency clear >/dev/null
 	converged "$A100" all-balanced
@@ -1048,7 +1048,7 @@ t_concurrent_applies_take_turns() {
 	brc=$?
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
 	expect_eq "$arc:$brc" "137:0" "exit status of the killed holder and the waiter ($(cat "$TEST_TMP/b.err"))"
-	expect_contains "$(cat "$TEST_TMP/b.err")" "waiting for another apply (pid $a) to finish"
+	expect_contains "$(cat "$TEST_TMP/b.err")" "waiting for another change to this node (pid $a) to finish"
 	expect_contains "$(cat "$TEST_TMP/b.out")" "An earlier apply (started "
 	expect_contains "$(cat "$TEST_TMP/b.out")" "of 14 operations; planning again from the GPUs as they are now."
 	expect_contains "$(cat "$TEST_TMP/b.out")" "MIG configuration applied successfully"
@@ -1068,7 +1068,7 @@ t_lock_timeout() {
 	mc 1 apply --lock-timeout 0 -f "$A100" -c all-3g.20gb
 	t1=$(now_ms)
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
-	expect_eq "$ERR" "migctl: another migctl apply (pid $a) holds $MIGCTL_LOCK; gave up after 0.0 s (raise --lock-timeout, or wait for it)" "apply --lock-timeout 0"
+	expect_eq "$ERR" "migctl: another change to this node (pid $a) holds $MIGCTL_LOCK; gave up after 0.0 s (raise --lock-timeout, or wait for it)" "apply --lock-timeout 0"
 	expect_eq "$OUT" "" "stdout of the apply that gave up"
 	[ $((t1 - t0)) -lt 700 ] || fail "apply --lock-timeout 0 took $((t1 - t0)) ms to give up"
 	# a short wait gives up after about that long
@@ -1076,7 +1076,7 @@ t_lock_timeout() {
 	mc 1 --json apply --lock-timeout 0.3 -f "$A100" -c all-3g.20gb
 	t1=$(now_ms)
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
-	expect_json_error "another migctl apply (pid $a) holds"
+	expect_json_error "another change to this node (pid $a) holds"
 	[ $((t1 - t0)) -ge 300 ] || fail "apply --lock-timeout 0.3 gave up after $((t1 - t0)) ms"
 	wait "$a"
 	arc=$?
@@ -1090,9 +1090,9 @@ t_lock_timeout() {
 	# a lock or journal that cannot be kept: refused before anything changes
 	state_save
 	MIGCTL_LOCK="$TEST_TMP/no/such/dir/lock" expect_rc 1 "$MIGCTL" --sim apply -f "$A100" -c all-balanced
-	expect_contains "$ERR" "cannot open the apply lock $TEST_TMP/no/such/dir/lock"
+	expect_contains "$ERR" "cannot open the node lock $TEST_TMP/no/such/dir/lock"
 	MIGCTL_JOURNAL="$TEST_TMP/no/such/dir/journal.json" expect_rc 1 "$MIGCTL" --sim apply -f "$A100" -c all-balanced
-	expect_contains "$ERR" "cannot write the apply journal $TEST_TMP/no/such/dir/journal.json"
+	expect_contains "$ERR" "cannot open the journal $TEST_TMP/no/such/dir/journal.json"
 	expect_state_unchanged "the node after applies that could not lock or journal"
 }
 
@@ -1122,7 +1122,7 @@ t_lock_holder_is_named_when_both_start_together() {
 			;;
 		esac
 		msg=$(cat "$TEST_TMP/$loser.err")
-		if [ "$msg" != "migctl: another migctl apply (pid $winner) holds $MIGCTL_LOCK; gave up after 0.0 s (raise --lock-timeout, or wait for it)" ]; then
+		if [ "$msg" != "migctl: another change to this node (pid $winner) holds $MIGCTL_LOCK; gave up after 0.0 s (raise --lock-timeout, or wait for it)" ]; then
 			wrong=$((wrong + 1))
 			echo "# round $round: the holder was pid $winner; the apply that gave up said: $msg"
 		fi
@@ -1171,7 +1171,7 @@ Nothing to do: the GPUs match the configuration." "apply with nothing to do and 
 	expect_contains "$ERR" "so that no GPU instance is left without compute instances: 0 new one(s) removed, 1 given their compute instances back, 3 destroyed as planned"
 	no_bare_gpu_instances "after the failed apply"
 	[ -e "$MIGCTL_JOURNAL" ] || fail "the failed apply left no journal"
-	expect_eq "$(json_eval "(d['done'], len(d['operations']), d['selected_config'], d['config_file'])" <"$MIGCTL_JOURNAL")" \
+	expect_eq "$(json_eval "(d['done'], len(d['plan']['operations']), d['selected_config'], d['config_file'])" <"$MIGCTL_JOURNAL")" \
 		"[6, 14, \"all-balanced\", \"$A100\"]" "the journal"
 	mc 4 assert -f "$A100" -c all-balanced
 	mc 0 apply -f "$A100" -c all-balanced
@@ -1241,7 +1241,7 @@ t_kill_apply_and_run_again() {
 		fi
 		"$MIGSIM" show >/dev/null 2>&1 || fail "kill point $k: the state file does not load"
 		done_=$(json_eval "d['done']" <"$MIGCTL_JOURNAL")
-		expect_eq "$(json_eval "len(d['operations'])" <"$MIGCTL_JOURNAL")" "$total" "kill point $k: operations in the journal"
+		expect_eq "$(json_eval "len(d['plan']['operations'])" <"$MIGCTL_JOURNAL")" "$total" "kill point $k: operations in the journal"
 		KILL_POINTS=$((KILL_POINTS + 1))
 		echo "# kill point $k: killed after $done_ of $total operations"
 		sim latency clear >/dev/null

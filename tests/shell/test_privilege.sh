@@ -56,6 +56,8 @@ a100_node() {
 	mc 0 mode enable
 	mc 0 create 3g.20gb -C
 	mc 0 create 1g.5gb --placement 0
+	# every change takes the node lock: start the checks without one
+	rm -f "$MIGCTL_LOCK" "$MIGCTL_JOURNAL"
 }
 
 no_apply_files() { # WHAT
@@ -236,15 +238,15 @@ t_lock_dir_others_can_write_is_refused() {
 	chmod 1777 "$dir"
 	before=$(sim_snapshot)
 	MIGCTL_LOCK="$dir/apply.lock" expect_rc 1 "$MIGCTL" --sim apply -f "$CFG" -c two
-	expect_contains "$ERR" "refusing to keep the apply lock in $dir: group or others can write it"
+	expect_contains "$ERR" "refusing to keep the node lock in $dir: group or others can write it"
 	chmod 0770 "$dir"
 	MIGCTL_JOURNAL="$dir/journal.json" expect_rc 1 "$MIGCTL" --sim apply -f "$CFG" -c two
-	expect_contains "$ERR" "refusing to keep the apply journal in $dir: group or others can write it"
+	expect_contains "$ERR" "refusing to keep the journal in $dir: group or others can write it"
 	# a directory another user owns
 	chmod 0755 "$dir"
 	chown nobody "$dir"
 	MIGCTL_LOCK="$dir/apply.lock" expect_rc 1 "$MIGCTL" --sim apply -f "$CFG" -c two
-	expect_contains "$ERR" "refusing to keep the apply lock in $dir: it is owned by another user"
+	expect_contains "$ERR" "refusing to keep the node lock in $dir: it is owned by another user"
 	expect_eq "$(ls -A "$dir")" "" "the refused directory"
 	expect_unchanged "$before" "the node after applies refused for their lock or journal"
 	[ ! -e "$MIGCTL_JOURNAL" ] || fail "an apply refused for its lock or journal wrote a journal"
@@ -260,12 +262,12 @@ t_symlink_at_the_lock_or_journal_is_not_followed() {
 	before=$(sim_snapshot)
 	ln -s "$target" "$MIGCTL_LOCK"
 	expect_rc 1 "$MIGCTL" --sim apply -f "$CFG" -c two
-	expect_contains "$ERR" "refusing the apply lock $MIGCTL_LOCK: it is a symbolic link"
+	expect_contains "$ERR" "refusing the node lock $MIGCTL_LOCK: it is a symbolic link"
 	[ -L "$MIGCTL_LOCK" ] || fail "the symlink at the lock was replaced"
 	rm -f "$MIGCTL_LOCK"
 	ln -s "$target" "$MIGCTL_JOURNAL"
 	expect_rc 1 "$MIGCTL" --sim apply -f "$CFG" -c two
-	expect_contains "$ERR" "refusing the apply journal $MIGCTL_JOURNAL: it is a symbolic link"
+	expect_contains "$ERR" "refusing the journal $MIGCTL_JOURNAL: it is a symbolic link"
 	[ -L "$MIGCTL_JOURNAL" ] || fail "the symlink at the journal was replaced"
 	# a dangling link (a file it would create) is refused too
 	rm -f "$MIGCTL_JOURNAL"
@@ -284,7 +286,7 @@ t_symlink_at_the_lock_or_journal_is_not_followed() {
 	echo '{}' >"$MIGCTL_JOURNAL"
 	chown nobody "$MIGCTL_JOURNAL"
 	expect_rc 1 "$MIGCTL" --sim apply -f "$CFG" -c two
-	expect_contains "$ERR" "refusing the apply journal $MIGCTL_JOURNAL: it is not a plain file of this user"
+	expect_contains "$ERR" "refusing the journal $MIGCTL_JOURNAL: it is not a plain file of this user"
 	rm -f "$MIGCTL_JOURNAL"
 	expect_unchanged "$before" "the node after the refused applies"
 	# control: with the links gone it works, and the files are private
@@ -314,18 +316,18 @@ t_default_dir_of_a_user_is_private() {
 	rm -rf "$home/xdg/migctl"
 	ln -s "$home/elsewhere" "$home/xdg/migctl"
 	expect_rc 1 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c none --force
-	expect_contains "$ERR" "refusing to keep the apply lock in $home/xdg/migctl: it is a symbolic link"
+	expect_contains "$ERR" "refusing to keep the node lock in $home/xdg/migctl: it is a symbolic link"
 	expect_eq "$(ls -A "$home/elsewhere")" "" "the symlink's target"
 	rm -f "$home/xdg/migctl"
 	mkdir "$home/xdg/migctl"
 	chown nobody "$home/xdg/migctl"
 	chmod 777 "$home/xdg/migctl"
 	expect_rc 1 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c none --force
-	expect_contains "$ERR" "refusing to keep the apply lock in $home/xdg/migctl: group or others can write it"
+	expect_contains "$ERR" "refusing to keep the node lock in $home/xdg/migctl: group or others can write it"
 	chmod 755 "$home/xdg/migctl"
 	chown root "$home/xdg/migctl"
 	expect_rc 1 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c none --force
-	expect_contains "$ERR" "refusing to keep the apply lock in $home/xdg/migctl: it is owned by another user"
+	expect_contains "$ERR" "refusing to keep the node lock in $home/xdg/migctl: it is owned by another user"
 	expect_eq "$(ls -A "$home/xdg/migctl")" "" "the refused directory"
 	# nothing changed: the applies above that were refused would have destroyed both GIs
 	expect_rc 0 "${nb[@]}" "$MIGCTL" --sim assert -f "$CFG" -c two
