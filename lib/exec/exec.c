@@ -233,9 +233,17 @@ int mig_plan_apply(struct mig_ctx *ctx, const struct mig_plan *plan, size_t *don
 			mig_exec_undo_creates(ctx, plan, failed, ok, new_ids, note, sizeof(note));
 		else
 			mig_exec_roll_back(ctx, plan, failed, ok, new_ids, note, sizeof(note));
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "operation %zu of %zu failed (%.140s): %.100s%s", failed + 1,
-				 plan->nops, step, cause, note);
+		if (err) {
+			/* the cause matters most: the step and the note give way to it */
+			int for_note = (int)strlen(note), for_step = (int)strlen(step);
+			if (for_note > 190)
+				for_note = 190;
+			if (for_step > 150)
+				for_step = 150;
+			int for_cause = (int)sizeof(err->msg) - 64 - for_step - for_note;
+			snprintf(err->msg, sizeof(err->msg), "operation %zu of %zu failed (%.*s): %.*s%.*s", failed + 1,
+				 plan->nops, for_step, step, for_cause > 0 ? for_cause : 0, cause, for_note, note);
+		}
 	}
 	free(new_ids);
 	free(ok);
