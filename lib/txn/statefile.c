@@ -240,7 +240,7 @@ char *mig_kept_read(const struct mig_kept_file *k)
 		return NULL;
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
-	while (buf) {
+	while (buf != NULL) {
 		if (len + 1 >= cap) {
 			char *more = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
 			if (!more) {
@@ -251,7 +251,8 @@ char *mig_kept_read(const struct mig_kept_file *k)
 			buf = more;
 			cap *= 2;
 		}
-		ssize_t r = read(fd, buf + len, cap - len - 1);
+		char *at = &buf[len];
+		ssize_t r = read(fd, at, cap - len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

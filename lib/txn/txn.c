@@ -220,8 +220,8 @@ static void recover(struct mig_txn *t)
 				last = (size_t)k + 1 > last ? (size_t)k + 1 : last;
 			}
 		}
-		char note[200];
 		if (ok && ids && last) {
+			char note[200];
 			mig_exec_undo_creates(t->ctx, plan, last < plan->nops ? last : plan->nops, ok, ids, note, sizeof(note));
 			repaired = true;
 		}
