@@ -30,6 +30,8 @@ enum mig_status {
 	MIG_E_NOMEM,
 	MIG_E_PENDING,   /* a MIG mode change waits for an idle GPU or a reset */
 	MIG_E_PERMISSION, /* the caller may not change MIG configuration (mig_ctx_check_admin) */
+	MIG_E_NO_CAPACITY, /* mig_place_one: no GPU has the free slices for the profile */
+	MIG_E_FRAGMENTED,  /* mig_place_one: a GPU has the free slices, but no free placement */
 };
 
 #define MIG_ERROR_MSG_MAX 512
@@ -461,6 +463,38 @@ int mig_select_gpus(const struct mig_node *node, const char *selector, bool *sel
  * the message names the GPU's profiles and the nearest one. */
 const struct mig_gi_profile *mig_gpu_find_profile(const struct mig_gpu *gpu, const char *text,
 						  struct mig_error *err);
+
+/* ---- placement policy (one new GPU instance across a node) ---------------------------- */
+
+/* The profiles a node expects to be asked for, with a weight each (any positive scale). */
+struct mig_place_mix {
+	const char *const *profiles; /* profile names, as mig_gpu_find_profile takes them */
+	const double *weights;
+	size_t n;
+};
+
+struct mig_place_choice {
+	size_t gpu;                           /* index into node->gpus */
+	const struct mig_gi_profile *profile; /* points into node->gpus[gpu].profiles */
+	struct mig_placement at;
+	double loss; /* the mix-weighted future instances the choice costs (the policy's measure) */
+};
+
+/*
+ * Where one new GPU instance of `profile` (a name or driver id, as mig_gpu_find_profile
+ * takes it) should go on the node: the GPU and placement that cost the least of what the
+ * GPUs could still take, for each profile of `mix` the most further instances that would fit
+ * (disjoint free placements, capped by instance counts and compute slices), weighted by the
+ * mix; ties go to the fullest GPU, then the lowest GPU index and start. mix NULL weighs every
+ * profile without a media suffix equally. eligible: NULL, or one flag per node GPU (false:
+ * leave it alone). Only GPUs with MIG enabled are considered. Pure: reads only `node`.
+ * Returns 0 with *out filled, or -1 with MIG_E_NO_CAPACITY (no GPU has the free compute
+ * slices, placement units and instance count for it), MIG_E_FRAGMENTED (one has, but no legal
+ * placement is free), MIG_E_NOT_FOUND (no eligible GPU with MIG enabled has the profile) or
+ * MIG_E_INVALID.
+ */
+int mig_place_one(const struct mig_node *node, const bool *eligible, const char *profile,
+		  const struct mig_place_mix *mix, struct mig_place_choice *out, struct mig_error *err);
 
 #ifdef __cplusplus
 }
