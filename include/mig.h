@@ -265,8 +265,9 @@ int mig_gi_count_cis(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, 
  * gpu->profiles, repeats allowed) beside the GPU's existing instances, whenever any exist:
  * the search is exhaustive. It honours placements, overlaps, each profile's instance
  * count, the GPU's compute slices and the media-engine rules (+me.all only beside -me).
- * Among the solutions it picks the one leaving the largest free block, then the most free
- * placements, then the lowest starts. out[i] is the placement for profiles[i].
+ * Among the solutions it picks the one that keeps the GPU most open (the placement policy of
+ * mig_place_one, with its default mix), then the one leaving the largest free block, then
+ * the most free placements, then the lowest starts. out[i] is the placement for profiles[i].
  * Returns 0, or -1 with MIG_E_NOT_FOUND when the set cannot fit.
  */
 int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
