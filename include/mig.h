@@ -488,11 +488,12 @@ struct mig_place_choice {
  * (disjoint free placements, capped by instance counts and compute slices), weighted by the
  * mix; ties go to the fullest GPU, then the lowest GPU index and start. mix NULL weighs every
  * profile without a media suffix equally. eligible: NULL, or one flag per node GPU (false:
- * leave it alone). Only GPUs with MIG enabled are considered. Pure: reads only `node`.
+ * leave it alone). Only GPUs with MIG enabled are considered. Pure: reads only `node`, which
+ * must have been read with MIG_READ_CAPACITY (the placements).
  * Returns 0 with *out filled, or -1 with MIG_E_NO_CAPACITY (no GPU has the free compute
  * slices, placement units and instance count for it), MIG_E_FRAGMENTED (one has, but no legal
- * placement is free), MIG_E_NOT_FOUND (no eligible GPU with MIG enabled has the profile) or
- * MIG_E_INVALID.
+ * placement is free; the message names such a GPU), MIG_E_NOT_FOUND (no eligible GPU with MIG
+ * enabled has the profile) or MIG_E_INVALID (no profile or result, or no placements read).
  */
 int mig_place_one(const struct mig_node *node, const bool *eligible, const char *profile,
 		  const struct mig_place_mix *mix, struct mig_place_choice *out, struct mig_error *err);

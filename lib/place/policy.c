@@ -169,7 +169,8 @@ static void mix_weights(const struct mig_gpu *g, const struct mig_place_mix *mix
 int mig_place_one(const struct mig_node *node, const bool *eligible, const char *profile,
 		  const struct mig_place_mix *mix, struct mig_place_choice *out, struct mig_error *err)
 {
-	bool found = false, known = false, capacity = false;
+	bool found = false, known = false, capacity = false, unread = false;
+	size_t room_gpu = 0;
 	double best_loss = 0;
 	unsigned int best_full = 0;
 	struct mig_error perr;
@@ -191,10 +192,14 @@ int mig_place_one(const struct mig_node *node, const bool *eligible, const char 
 		if (!q || mig_place_state_init(g, &st))
 			continue;
 		known = true;
+		unread |= q->nplacements == 0;
 		size_t p = (size_t)(q - g->profiles);
 		if (!mig_place_allowed(g, &st, p))
 			continue;
-		capacity |= has_capacity(g, &st, p);
+		if (!capacity && has_capacity(g, &st, p)) {
+			capacity = true;
+			room_gpu = gi;
+		}
 		mix_weights(g, mix, w);
 		double before = mig_place_value(g, &st, w);
 		for (size_t k = 0; k < q->nplacements; k++) {
@@ -228,8 +233,15 @@ int mig_place_one(const struct mig_node *node, const bool *eligible, const char 
 	if (!known)
 		return mig_error_set(err, MIG_E_NOT_FOUND, "no GPU with MIG enabled has profile %s: %s", profile,
 				     perr.msg);
+	if (unread)
+		return mig_error_set(err, MIG_E_INVALID,
+				     "the node was read without its placements (MIG_READ_CAPACITY); cannot place %s", profile);
 	if (capacity)
 		return mig_error_set(err, MIG_E_FRAGMENTED,
-				     "fragmented: a GPU has enough free slices for %s but no free placement of it", profile);
-	return mig_error_set(err, MIG_E_NO_CAPACITY, "no capacity: no GPU has enough free slices for %s", profile);
+				     "no free placement for %s on any GPU, although GPU %u has the free slices for it "
+				     "(fragmented: destroying and re-creating instances would make room)",
+				     profile, node->gpus[room_gpu].index);
+	return mig_error_set(err, MIG_E_NO_CAPACITY,
+			     "no GPU has the free slices for %s (no capacity: every GPU with MIG enabled is too full)",
+			     profile);
 }

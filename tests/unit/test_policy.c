@@ -259,6 +259,7 @@ static void test_one_fragmented_or_full(void **unused)
 	assert_int_equal(mig_place_one(view(&tn), NULL, "3g.20gb", NULL, &c, &err), -1);
 	assert_int_equal(err.status, MIG_E_FRAGMENTED);
 	assert_non_null(strstr(err.msg, "3g.20gb"));
+	assert_non_null(strstr(err.msg, "GPU 0 has the free slices"));
 	/* a 4g and a 3g: every compute slice is taken */
 	node_of(&tn, 1, "A100-SXM4-40GB");
 	tn.gpus[0].g.ngis = 0;
@@ -266,6 +267,7 @@ static void test_one_fragmented_or_full(void **unused)
 	add_gi(&tn, 0, 9, 4, 4);
 	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", NULL, &c, &err), -1);
 	assert_int_equal(err.status, MIG_E_NO_CAPACITY);
+	assert_non_null(strstr(err.msg, "no GPU has the free slices for 1g.5gb"));
 	/* the mix steers: told only 4g will come, a 1g avoids the 4g's half */
 	node_of(&tn, 1, "A100-SXM4-40GB");
 	tn.gpus[0].g.ngis = 0;
@@ -298,6 +300,11 @@ static void test_one_bad_requests(void **unused)
 	tn.gpus[1].g.mode_current = MIG_MODE_ENABLED;
 	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", NULL, &c, &err), 0);
 	assert_int_equal(c.gpu, 1);
+	/* a node read without MIG_READ_CAPACITY has no placements to choose from */
+	tn.gpus[1].profiles[0].nplacements = 0;
+	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", NULL, &c, &err), -1);
+	assert_int_equal(err.status, MIG_E_INVALID);
+	assert_non_null(strstr(err.msg, "MIG_READ_CAPACITY"));
 	/* a NULL error is fine */
 	bool none[2] = {false, false};
 	assert_int_equal(mig_place_one(view(&tn), none, "1g.5gb", NULL, &c, NULL), -1);
