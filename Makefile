@@ -121,7 +121,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBMIG) $(BUILD)/libmigsim-core
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBMIG) $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) -lm
 
 $(BUILD)/tests/sim/%: $(BUILD)/tests/sim/%.o
 	@$(if $(Q),echo "  LD      $@")
@@ -168,6 +168,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BUILD)/bench/status_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 	$(Q)$(BUILD)/bench/apply_bench $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200)
+	$(Q)$(BUILD)/bench/churn_bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl $(DESTDIR)$(PREFIX)/share/man/man8 \

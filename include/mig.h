@@ -245,8 +245,9 @@ size_t mig_ci_starts(unsigned int gi_slices, unsigned int ci_slices, unsigned in
  * gpu->profiles, repeats allowed) beside the GPU's existing instances, whenever any exist:
  * the search is exhaustive. It honours placements, overlaps, each profile's instance
  * count, the GPU's compute slices and the media-engine rules (+me.all only beside -me).
- * Among the solutions it picks the one leaving the largest free block, then the most free
- * placements, then the lowest starts. out[i] is the placement for profiles[i].
+ * Among the solutions it picks the one that keeps the GPU most open (the placement policy of
+ * mig_place_one, with its default mix), then the one leaving the largest free block, then
+ * the most free placements, then the lowest starts. out[i] is the placement for profiles[i].
  * Returns 0, or -1 with MIG_E_NOT_FOUND when the set cannot fit.
  */
 int mig_place_gis(const struct mig_gpu *gpu, const struct mig_gi_profile *const *profiles, size_t n,
@@ -549,6 +550,39 @@ int mig_select_gpus(const struct mig_node *node, const char *selector, bool *sel
  * the message names the GPU's profiles and the nearest one. */
 const struct mig_gi_profile *mig_gpu_find_profile(const struct mig_gpu *gpu, const char *text,
 						  struct mig_error *err);
+
+/* ---- placement policy (one new GPU instance across a node) ---------------------------- */
+
+/* The profiles a node expects to be asked for, with a weight each (any positive scale). */
+struct mig_place_mix {
+	const char *const *profiles; /* profile names, as mig_gpu_find_profile takes them */
+	const double *weights;
+	size_t n;
+};
+
+struct mig_place_choice {
+	size_t gpu;                           /* index into node->gpus */
+	const struct mig_gi_profile *profile; /* points into node->gpus[gpu].profiles */
+	struct mig_placement at;
+	double loss; /* the mix-weighted future instances the choice costs (the policy's measure) */
+};
+
+/*
+ * Where one new GPU instance of `profile` (a name or driver id, as mig_gpu_find_profile
+ * takes it) should go on the node: the GPU and placement that cost the least of what the
+ * GPUs could still take, for each profile of `mix` the most further instances that would fit
+ * (disjoint free placements, capped by instance counts and compute slices), weighted by the
+ * mix; ties go to the fullest GPU, then the lowest GPU index and start. mix NULL weighs every
+ * profile without a media suffix equally. eligible: NULL, or one flag per node GPU (false:
+ * leave it alone). Only GPUs with MIG enabled are considered. Pure: reads only `node`, which
+ * must have been read with MIG_READ_CAPACITY (the placements).
+ * Returns 0 with *out filled, or -1 with MIG_E_NO_CAPACITY (no GPU has the free compute
+ * slices, placement units and instance count for it), MIG_E_FRAGMENTED (one has, but no legal
+ * placement is free; the message names such a GPU), MIG_E_NOT_FOUND (no eligible GPU with MIG
+ * enabled has the profile) or MIG_E_INVALID (no profile or result, or no placements read).
+ */
+int mig_place_one(const struct mig_node *node, const bool *eligible, const char *profile,
+		  const struct mig_place_mix *mix, struct mig_place_choice *out, struct mig_error *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "policy.h"
 
 #define MAX_NEW 8
 
@@ -22,6 +23,7 @@ struct search {
 	size_t best[MAX_NEW];
 	bool found;
 	unsigned int best_block, best_free;
+	double best_value; /* the policy's worth of the GPU after (policy.c) */
 	unsigned int max_slices; /* the GPU's compute slices: the largest profile's */
 	unsigned int count[64];  /* instances per profile (index into gpu->profiles) */
 	unsigned int slices;     /* compute slices in use */
@@ -85,9 +87,18 @@ static void dfs(struct search *s, size_t k, uint64_t used)
 	if (k == s->n) {
 		unsigned int block, free_pl;
 		score(s, used, &block, &free_pl);
-		/* placements are tried in ascending order, so the first of equals has the lowest starts */
-		if (!s->found || block > s->best_block || (block == s->best_block && free_pl > s->best_free)) {
+		/* the policy first (what the GPU could still take), then the largest free block and the
+		 * most free placements; placements are tried in ascending order, so the first of equals
+		 * has the lowest starts */
+		struct mig_place_state st = {.used = used, .slices = s->slices, .gis = s->gis,
+					     .max_slices = s->max_slices, .has_all_me = s->has_all_me,
+					     .has_media = s->has_media};
+		memcpy(st.count, s->count, sizeof(st.count));
+		double value = mig_place_value(s->gpu, &st, NULL), d = value - s->best_value;
+		if (!s->found || d > 1e-9 ||
+		    (d > -1e-9 && (block > s->best_block || (block == s->best_block && free_pl > s->best_free)))) {
 			s->found = true;
+			s->best_value = value;
 			s->best_block = block;
 			s->best_free = free_pl;
 			memcpy(s->best, s->pick, sizeof(s->pick));

@@ -89,21 +89,22 @@ t_walkthrough_in_migctl_words() {
 
 	wrong_profiles_are_refused
 
-	# the right ones, each with its compute instance
+	# the right ones, each with its compute instance; the 2g goes to 4:2, where it leaves
+	# the 4g.20gb's only placement (0:4) free, and the 3g then takes that half
 	mc 0 create 2g.10gb -C
-	expect_contains "$OUT" "Created GPU instance 3 (2g.10gb, profile ID 14) on GPU 0 at placement 0:2"
-	[[ "$OUT" =~ Created\ compute\ instance\ 0\ \(2g.10gb\)\ in\ GPU\ instance\ 3\ on\ GPU\ 0:\ MIG\ device\ (MIG-$UUID_RE) ]] ||
+	expect_contains "$OUT" "Created GPU instance 5 (2g.10gb, profile ID 14) on GPU 0 at placement 4:2"
+	[[ "$OUT" =~ Created\ compute\ instance\ 0\ \(2g.10gb\)\ in\ GPU\ instance\ 5\ on\ GPU\ 0:\ MIG\ device\ (MIG-$UUID_RE) ]] ||
 		fail "no compute instance line in: $OUT"
 	local uuid_2g=${BASH_REMATCH[1]}
 	expect_contains "$OUT" "CUDA_VISIBLE_DEVICES=$uuid_2g"
 	mc 0 create 3g.20gb -C
-	expect_contains "$OUT" "Created GPU instance 2 (3g.20gb, profile ID 9) on GPU 0 at placement 4:4"
-	[[ "$OUT" =~ Created\ compute\ instance\ 0\ \(3g.20gb\)\ in\ GPU\ instance\ 2\ on\ GPU\ 0:\ MIG\ device\ (MIG-$UUID_RE) ]] ||
+	expect_contains "$OUT" "Created GPU instance 1 (3g.20gb, profile ID 9) on GPU 0 at placement 0:4"
+	[[ "$OUT" =~ Created\ compute\ instance\ 0\ \(3g.20gb\)\ in\ GPU\ instance\ 1\ on\ GPU\ 0:\ MIG\ device\ (MIG-$UUID_RE) ]] ||
 		fail "no compute instance line in: $OUT"
 	local uuid_3g=${BASH_REMATCH[1]}
 	[ "$uuid_2g" != "$uuid_3g" ] || fail "both MIG devices have UUID $uuid_2g"
 
-	# nvidia-smi -L's shape: MIG devices in index order (GI 2 before GI 3), their own UUIDs
+	# nvidia-smi -L's shape: MIG devices in index order (GI 1 before GI 5), their own UUIDs
 	mc 0 list
 	expect_lines "$OUT" "GPU 0: NVIDIA A100-SXM4-40GB \(UUID: GPU-$UUID_RE\)" \
 		"  MIG 3g\.20gb +Device  0: \(UUID: $uuid_3g\)" \
@@ -118,20 +119,20 @@ t_walkthrough_in_migctl_words() {
 	expect_contains "$OUT" "$uuid_2g"
 
 	# compute instances first, then GPU instances
-	mc 0 destroy --gi 3 --ci 0
-	expect_contains "$OUT" "Destroyed compute instance 0 (2g.10gb) in GPU instance 3 on GPU 0 ($uuid_2g)"
+	mc 0 destroy --gi 5 --ci 0
+	expect_contains "$OUT" "Destroyed compute instance 0 (2g.10gb) in GPU instance 5 on GPU 0 ($uuid_2g)"
 	expect_not_contains "$OUT" "Destroyed GPU instance"
-	mc 0 destroy --gi 2 --ci 0
-	expect_contains "$OUT" "Destroyed compute instance 0 (3g.20gb) in GPU instance 2 on GPU 0 ($uuid_3g)"
+	mc 0 destroy --gi 1 --ci 0
+	expect_contains "$OUT" "Destroyed compute instance 0 (3g.20gb) in GPU instance 1 on GPU 0 ($uuid_3g)"
 	mc 0 list
 	expect_eq "$OUT" "$first_list" "list with GPU instances but no compute instances"
 	mc 0 status
-	expect_contains "$OUT" "(no compute instance: migctl create-ci --gi 2 -i 0)"
-	expect_contains "$OUT" "(no compute instance: migctl create-ci --gi 3 -i 0)"
-	mc 0 destroy --gi 3
-	expect_eq "$OUT" "Destroyed GPU instance 3 (2g.10gb) on GPU 0" "destroy --gi 3"
-	mc 0 destroy --gi 2
-	expect_eq "$OUT" "Destroyed GPU instance 2 (3g.20gb) on GPU 0" "destroy --gi 2"
+	expect_contains "$OUT" "(no compute instance: migctl create-ci --gi 1 -i 0)"
+	expect_contains "$OUT" "(no compute instance: migctl create-ci --gi 5 -i 0)"
+	mc 0 destroy --gi 5
+	expect_eq "$OUT" "Destroyed GPU instance 5 (2g.10gb) on GPU 0" "destroy --gi 5"
+	mc 0 destroy --gi 1
+	expect_eq "$OUT" "Destroyed GPU instance 1 (3g.20gb) on GPU 0" "destroy --gi 1"
 
 	mc 0 mode disable
 	expect_contains "$OUT" "Disabled MIG Mode for GPU 00000000:07:00.0"
