@@ -8,11 +8,9 @@
 #   1. four applies of four configs started at the same instant, round after round: every
 #      one exits 0, and afterwards the node is exactly one of the four configs (`migctl
 #      assert` exits 0 for exactly one), never a mix;
-#   2. applies racing `migctl create` and `migctl destroy` (which take no lock) on the same
-#      GPUs: every command exits 0 or 1 (never a usage error, a signal or a sanitizer's
-#      status), a failure says why on stderr, the state file is whole JSON and loads in
-#      `migsim show --json` at every poll while they run, and one apply afterwards brings
-#      the node to a config.
+#   2. every command that changes the node (create, create-ci, destroy, mode, apply) takes
+#      the one node lock: held elsewhere, each waits and changes nothing; racing an apply,
+#      the apply always succeeds and the node ends as one of the two orders leaves it.
 # make check: CONC_ROUNDS=3 (default); the full run (scripts/reliability-report.sh) more.
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
@@ -120,67 +118,100 @@ t_1_concurrent_applies_end_in_exactly_one_config() {
 	echo "# figures: concurrent_apply_rounds=$ROUNDS applies=$APPLIES state_polls=$POLLS"
 }
 
-t_2_creates_and_destroys_race_applies() {
-	node8
-	expect_rc 0 "$MIGCTL" --sim apply -f "$CFG" -c a
-	local round w pids=() rc n_create=0 n_create_ok=0 n_destroy=0 n_destroy_ok=0 n_apply=0 n_apply_ok=0 polls=0 p b
-	for ((round = 1; round <= ROUNDS; round++)); do
-		rm -f "$TEST_TMP/stop" "$TEST_TMP"/w.*
-		poll_state "$TEST_TMP/stop" "$TEST_TMP/polls" &
-		local poller=$!
-		pids=()
-		# two applies (they take turns), and on GPUs 0-3 creators and destroyers that do not
-		# take the lock
-		"$MIGCTL" --sim apply --lock-timeout 120 -f "$CFG" -c b >"$TEST_TMP/ab.out" 2>"$TEST_TMP/ab.err" &
-		local pab=$!
-		"$MIGCTL" --sim apply --lock-timeout 120 -f "$CFG" -c c >"$TEST_TMP/ac.out" 2>"$TEST_TMP/ac.err" &
-		local pac=$!
-		for w in 0 1 2 3; do
-			(
-				for k in 1 2 3 4 5 6; do
-					"$MIGCTL" --sim -i "$w" create 1g.5gb -C >/dev/null 2>"$TEST_TMP/w.c.$w.$k"
-					echo "create $? $TEST_TMP/w.c.$w.$k"
-					"$MIGCTL" --sim -i "$((3 - w))" destroy --all >/dev/null 2>"$TEST_TMP/w.d.$w.$k"
-					echo "destroy $? $TEST_TMP/w.d.$w.$k"
-				done
-			) >"$TEST_TMP/w.log.$w" &
-			pids+=($!)
+TWO="$(cd "$HERE/../fixtures/txn" && pwd)/two.yaml"
+
+# snapshot_json: the node's layout (GPUs, modes, instances) as one line, for comparisons.
+layout() {
+	"$MIGCTL" --sim list --json | json_eval "[(g['index'], g['mig_mode']['current'], sorted((i['profile'], i['placement']['start'], sorted(c['profile'] for c in i['compute_instances'])) for i in g['gpu_instances'])) for g in d['gpus']]"
+}
+
+# gi_on GPU PROFILE: the id of the first GPU instance of PROFILE on GPU, or nothing.
+gi_on() {
+	"$MIGCTL" --sim list --json | json_eval "([i['id'] for g in d['gpus'] if g['index'] == $1 for i in g['gpu_instances'] if i['profile'] == '$2'] + [''])[0]"
+}
+
+# 2. Every command that changes the node takes the one node lock. First, held by another
+# process (flock(1) on the same file), each command waits, says so, and changes nothing until
+# it is released. Then each races a real apply, round after round: the apply always succeeds
+# (nothing slipped in between its plan and its operations), the other command exits 0 or 1
+# with a message, and the node ends in a state one of the two orders gives.
+t_2_every_change_takes_the_node_lock() {
+	"$MIGSIM" init 2xA100-SXM4-40GB >/dev/null || fail "migsim init"
+	local cmd name before pid holder
+	for name in create create-ci destroy mode-disable mode-enable apply; do
+		expect_rc 0 "$MIGCTL" --sim apply -f "$TWO" -c "$([ "$name" = mode-enable ] && echo gpu1-off || echo start)"
+		case $name in
+		create) cmd="-i 1 create 1g.5gb -C" ;;
+		create-ci) cmd="-i 1 create-ci --gi $(gi_on 1 3g.20gb) 1c.3g.20gb" ;;
+		destroy) cmd="-i 1 destroy --all" ;;
+		mode-disable)
+			expect_rc 0 "$MIGCTL" --sim -i 1 destroy --all
+			cmd="-i 1 mode disable"
+			;;
+		mode-enable) cmd="-i 1 mode enable" ;;
+		apply) cmd="apply -f $TWO -c b" ;;
+		esac
+		before=$(layout)
+		rm -f "$TEST_TMP/held"
+		flock "$MIGCTL_LOCK" sh -c "touch '$TEST_TMP/held'; while [ ! -e '$TEST_TMP/release' ]; do sleep 0.02; done" &
+		holder=$!
+		while [ ! -e "$TEST_TMP/held" ]; do sleep 0.01; done
+		# shellcheck disable=SC2086
+		"$MIGCTL" --sim $cmd >"$TEST_TMP/x.out" 2>"$TEST_TMP/x.err" &
+		pid=$!
+		while ! grep -q "waiting for another change to this node" "$TEST_TMP/x.err" 2>/dev/null; do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.01
 		done
-		local i rc_ab=0 rc_ac=0
-		for i in "${pids[@]}"; do
-			wait "$i"
-		done
-		wait "$pab" || rc_ab=$?
-		wait "$pac" || rc_ac=$?
-		touch "$TEST_TMP/stop"
-		wait "$poller"
-		read -r p b <"$TEST_TMP/polls"
-		polls=$((polls + p))
-		expect_eq "$b" 0 "round $round: polls that found a torn or invalid state (of $p)"
-		local f kind erf
-		clean_failure "$rc_ab" "$TEST_TMP/ab.err" "round $round: apply -c b"
-		clean_failure "$rc_ac" "$TEST_TMP/ac.err" "round $round: apply -c c"
-		n_apply=$((n_apply + 2))
-		[ "$rc_ab" -eq 0 ] && n_apply_ok=$((n_apply_ok + 1))
-		[ "$rc_ac" -eq 0 ] && n_apply_ok=$((n_apply_ok + 1))
-		cat "$TEST_TMP/ab.err" "$TEST_TMP/ac.err" | grep -v 'waiting for another change to this node' | sed "s/^/# round $round: apply: /" | head -4
-		while read -r kind rc erf; do
-			clean_failure "$rc" "$erf" "round $round: migctl $kind"
-			if [ "$kind" = create ]; then
-				n_create=$((n_create + 1))
-				[ "$rc" -eq 0 ] && n_create_ok=$((n_create_ok + 1))
-			else
-				n_destroy=$((n_destroy + 1))
-				[ "$rc" -eq 0 ] && n_destroy_ok=$((n_destroy_ok + 1))
-			fi
-		done < <(cat "$TEST_TMP"/w.log.*)
-		expect_rc 0 "$MIGSIM" show --json
-		# afterwards, one apply brings the node to a config from whatever the race left
-		expect_rc 0 "$MIGCTL" --sim apply -f "$CFG" -c a
-		expect_rc 0 "$MIGCTL" --sim assert -f "$CFG" -c a
-		[ -e "$MIGCTL_JOURNAL" ] && fail "round $round: the final apply left its journal"
+		expect_contains "$name: $(cat "$TEST_TMP/x.err" "$TEST_TMP/x.out")" "waiting for another change to this node"
+		expect_eq "$(layout)" "$before" "$name: the node while another process holds the lock"
+		touch "$TEST_TMP/release"
+		wait "$holder"
+		rm -f "$TEST_TMP/release"
+		wait "$pid" || fail "$name exited $? after the lock was released: $(cat "$TEST_TMP/x.err")"
+		[ "$(layout)" != "$before" ] || fail "$name changed nothing once it had the lock"
 	done
-	echo "# figures: race_rounds=$ROUNDS applies=$n_apply applies_ok=$n_apply_ok creates=$n_create creates_ok=$n_create_ok destroys=$n_destroy destroys_ok=$n_destroy_ok state_polls=$polls"
+
+	"$MIGSIM" latency set gi-create 4 >/dev/null
+	"$MIGSIM" latency set ci-destroy 2 >/dev/null
+	local round rca rcx waited_apply=0 waited_other=0 rounds=$((ROUNDS + 1)) after want_b half
+	want_b=$(expect_rc 0 "$MIGCTL" --sim apply -f "$TWO" -c b >/dev/null; layout)
+	for name in create create-ci destroy mode-disable mode-enable; do
+		for ((round = 1; round <= rounds; round++)); do
+			expect_rc 0 "$MIGCTL" --sim apply -f "$TWO" -c "$([ "$name" = mode-enable ] && echo gpu1-off || echo start)"
+			[ "$name" = mode-disable ] && expect_rc 0 "$MIGCTL" --sim -i 1 destroy --all
+			case $name in
+			create) cmd="-i 1 create 1g.5gb -C" ;;
+			create-ci) cmd="-i 1 create-ci --gi $(gi_on 1 3g.20gb) 1c.3g.20gb" ;;
+			destroy) cmd="-i 1 destroy --all" ;;
+			mode-disable) cmd="-i 1 mode disable" ;;
+			mode-enable) cmd="-i 1 mode enable" ;;
+			esac
+			"$MIGCTL" --sim apply --lock-timeout 60 -f "$TWO" -c b >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
+			local pa=$!
+			# the other one half a beat later in odd rounds, at once in even ones
+			[ $((round % 2)) -eq 1 ] && sleep 0.05
+			# shellcheck disable=SC2086
+			"$MIGCTL" --sim $cmd >"$TEST_TMP/x.out" 2>"$TEST_TMP/x.err"
+			rcx=$?
+			wait "$pa"
+			rca=$?
+			expect_eq "$rca" 0 "$name round $round: the apply racing it ($(cat "$TEST_TMP/a.err"))"
+			clean_failure "$rcx" "$TEST_TMP/x.err" "$name round $round"
+			grep -q "waiting for another change" "$TEST_TMP/a.err" && waited_apply=$((waited_apply + 1))
+			grep -q "waiting for another change" "$TEST_TMP/x.err" && waited_other=$((waited_other + 1))
+			after=$(layout)
+			# the apply last: exactly b; the other last: only destroy leaves b changed (GPU 1 emptied)
+			if [ "$after" != "$want_b" ]; then
+				half=$(echo "$want_b" | json_eval "[g if g[0] != 1 else [1, g[1], []] for g in d]")
+				[ "$name" = destroy ] && [ "$rcx" -eq 0 ] && [ "$after" = "$half" ] ||
+					fail "$name round $round: the node is in neither order's state: $after"
+			fi
+			[ -e "$MIGCTL_JOURNAL" ] && fail "$name round $round: a journal stayed"
+		done
+	done
+	"$MIGSIM" latency clear >/dev/null 2>&1 || true
+	echo "# figures: race_rounds=$((rounds * 5)) apply_waited=$waited_apply other_waited=$waited_other"
 }
 
 run_tests
