@@ -16,8 +16,20 @@
 extern "C" {
 #endif
 
+/* Every function declared between this push and the pop at the end is exported from
+ * libmig.so (the library is built with -fvisibility=hidden; lib/libmig.map lists mig_*);
+ * what is declared elsewhere (lib/internal.h) stays inside the library. */
+#pragma GCC visibility push(default)
+
+/* The library's version: the one place it is written. The Makefile reads it from here for
+ * the shared library's file name and SONAME (libmig.so.MAJOR) and for mig.pc. */
 #define MIG_VERSION_MAJOR 0
 #define MIG_VERSION_MINOR 1
+#define MIG_VERSION_PATCH 0
+
+/* The version of the library loaded at run time ("0.1.0"), which may be newer than the
+ * header a program was compiled with (MIG_VERSION_*). */
+const char *mig_version(void);
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -461,6 +473,8 @@ int mig_select_gpus(const struct mig_node *node, const char *selector, bool *sel
  * the message names the GPU's profiles and the nearest one. */
 const struct mig_gi_profile *mig_gpu_find_profile(const struct mig_gpu *gpu, const char *text,
 						  struct mig_error *err);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #ifndef MIG_INTERNAL_H
 #define MIG_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "../include/mig.h"
 #include "../nvml/nvml_abi.h"
 
@@ -21,16 +23,20 @@ struct mig_nvml {
 	nvmlReturn_t (*migsimCallerIsPrivileged)(unsigned int *privileged);
 };
 
+/* A context is not for concurrent use from several threads (libmig(3)); its call counter is
+ * atomic all the same, so that a reader in another thread (a progress display) sees a whole
+ * value and concurrent callers that break the rule do not lose counts. */
 struct mig_ctx {
 	struct mig_nvml *nvml;
-	unsigned long calls;
+	atomic_ulong calls;
 	char driver_version[96];
 };
 
 /* Call NVML function fn through ctx, counting it; a symbol the driver lacks answers
  * NVML_ERROR_FUNCTION_NOT_FOUND. */
 #define NVML_CALL(ctx, fn, ...) \
-	((ctx)->calls++, (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
+	(atomic_fetch_add_explicit(&(ctx)->calls, 1, memory_order_relaxed), \
+	 (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
 
 /* path: NULL means $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err);
