@@ -22,6 +22,7 @@
 #include "../include/mig.h"
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
+#include "../tests/sim_guard.h"
 
 static const char *config_text =
 	"version: v1\n"
@@ -306,6 +307,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: apply_bench MIGSIM_LIB [LATENCY_MS]\n");
 		return 2;
 	}
+	/* the bench applies configs: only ever on the simulator */
+	if (sim_guard_path("apply_bench", argv[1]))
+		return 1;
 	unsigned int latency = argc > 2 ? (unsigned int)atoi(argv[2]) : 200;
 	char dir[] = "/tmp/migctl-apply-bench-XXXXXX";
 	if (!mkdtemp(dir))

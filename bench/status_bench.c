@@ -21,6 +21,7 @@
 #include "../include/mig.h"
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
+#include "../tests/sim_guard.h"
 
 #define GPUS 8
 #define PER_GPU 7
@@ -143,6 +144,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *migctl = argv[1], *lib = argv[2];
+	/* it only reads, but through whatever library it is given: only ever the simulator */
+	if (sim_guard_path("status_bench", lib))
+		return 1;
 	int runs = argc > 3 ? atoi(argv[3]) : 50;
 	char dir[] = "/tmp/migctl-bench-XXXXXX", state[256];
 	if (!mkdtemp(dir))

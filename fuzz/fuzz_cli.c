@@ -28,6 +28,7 @@
 
 #include "../cli/cli.h"
 #include "../sim/state.h"
+#include "../tests/sim_guard.h"
 
 #define MAX_ARGS 64
 
@@ -126,6 +127,9 @@ static void setup(void)
 	atexit(remove_dir);
 	if (!find_sim_lib())
 		die("no simulator: set MIGSIM_LIB to build/sim/libnvidia-ml.so.1");
+	/* the command lines create and destroy instances: only ever on the simulator */
+	if (sim_guard_path("fuzz_cli", sim_lib))
+		exit(1);
 	static const char *const unset[] = {"MIGCTL_NVML_LIB", "MIGCTL_CONFIG_FILE", "MIGCTL_SELECTED_CONFIG",
 					    "MIGCTL_HOOKS_FILE", "MIGSIM_GPUS", "MIGSIM_UNPRIVILEGED", "MIGSIM_FSYNC",
 					    "XDG_RUNTIME_DIR"};

@@ -4,6 +4,13 @@
 set -u
 : "${MIGSIM:?run through make check}"
 : "${MIGSIM_LIB:?run through make check}"
+# No test may change a real GPU: tests that name a library use $MIGSIM_LIB (and migctl --sim
+# loads the simulator built or installed beside migctl). Prove it is the simulator (only it
+# exports migsimGetLastError) before anything runs.
+if ! nm -D --defined-only "$MIGSIM_LIB" 2>/dev/null | grep -q ' migsimGetLastError'; then
+	echo "Bail out! MIGSIM_LIB=$MIGSIM_LIB is not migctl's simulator (no migsimGetLastError): refusing to run"
+	exit 1
+fi
 # Under the sanitizers a report must not pass for an expected "exit 1".
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"

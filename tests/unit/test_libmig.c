@@ -13,6 +13,7 @@
 
 #include "../../include/mig.h"
 #include "../../sim/store.h"
+#include "../sim_guard.h"
 
 static char state_path[256];
 
@@ -231,6 +232,9 @@ static void test_bad_state_fails_init_with_the_reason(void **unused)
 
 int main(void)
 {
+	/* these tests enable MIG and create instances: only ever on the simulator */
+	if (sim_guard_path("test_libmig", getenv("MIGSIM_LIB")))
+		return 1;
 	char dir[] = "/tmp/libmig-test-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
