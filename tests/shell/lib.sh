@@ -192,3 +192,22 @@ mc() {
 	shift
 	expect_rc "$rc" "$MIGCTL" --sim "$@"
 }
+
+# others_bin: a directory with copies of migctl (libmig.so.0 beside it, where its run path
+# looks, and the simulator in sim/, where --sim looks) and migsim that any user can run, for
+# tests that run them as another user (nobody): the build may sit in a directory only its
+# owner can enter (a clone in /root). Makes $TEST_TMP passable (0711) for other users.
+# Prints the directory.
+others_bin() {
+	local d="$TEST_TMP/others-bin" real=${MIGCTL_REAL:-$MIGCTL}
+	chmod 711 "$TEST_TMP"
+	if [ ! -x "$d/migctl" ]; then
+		mkdir -p "$d/sim"
+		cp "$real" "$d/migctl"
+		cp "$MIGSIM" "$d/migsim"
+		[ -e "$(dirname "$real")/libmig.so.0" ] && cp -L "$(dirname "$real")/libmig.so.0" "$d/libmig.so.0"
+		cp "$MIGSIM_LIB" "$d/sim/libnvidia-ml.so.1"
+		chmod -R a+rX "$d"
+	fi
+	echo "$d"
+}
