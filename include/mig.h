@@ -233,6 +233,17 @@ enum mig_read_flags {
 };
 
 int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err);
+/*
+ * Read only the GPUs a selector names (the grammar of mig_select_gpus: "all", an index, a
+ * comma list, a GPU UUID, a PCI bus id), asking NVML for each by index, UUID or bus id and
+ * never touching the others, so that its cost does not grow with the node. The node holds
+ * the named GPUs once each, in index order; each mig_gpu's .index is its NVML index, NOT
+ * its position in node->gpus (unlike a full read): use it for reads, and a full
+ * mig_node_read for anything that selects or changes GPUs by position. "all" is
+ * mig_node_read. Errors as mig_select_gpus.
+ */
+int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int flags, struct mig_node **out,
+		       struct mig_error *err);
 void mig_node_free(struct mig_node *node);
 
 /* ---- changes ---------------------------------------------------------------- */

@@ -50,6 +50,9 @@ int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlRetur
 int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A PCI bus id in any of NVML's spellings ("00000000:07:00.0", "0000:07:00.0", "07:00.0"). */
+bool mig_parse_bus_id(const char *s, unsigned int *domain, unsigned int *bus, unsigned int *dev, unsigned int *fn);
+
 /* NVML's compute-instance profile index of a compute instance of this many slices. */
 unsigned int mig_ci_profile_for_slices(unsigned int slices);
 
