@@ -594,7 +594,7 @@ int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int f
 			ret = mig_error_set(err, MIG_E_INVALID, "empty item in GPU selector '%s'", selector);
 			break;
 		}
-		struct found_gpu f;
+		struct found_gpu f = {NULL, 0};
 		if ((ret = find_one(ctx, item, &f.dev, &f.index, err)) != 0)
 			break;
 		bool seen = false;
@@ -604,28 +604,30 @@ int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int f
 			found[n++] = f;
 	}
 	free(copy);
-	struct mig_node *node = NULL;
-	if (ret == 0) {
-		/* index order, as a full read lists them */
-		qsort(found, n, sizeof(*found), cmp_found);
-		node = calloc(1, sizeof(*node));
-		if (node)
-			node->gpus = calloc(n ? n : 1, sizeof(*node->gpus));
-		if (!node || !node->gpus) {
-			free(node);
-			node = NULL;
-			ret = mig_error_set(err, MIG_E_NOMEM, "out of memory");
-		}
-	}
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		node->ngpus = i + 1; /* so that a failure frees what was read */
-		ret = read_gpu_dev(ctx, found[i].dev, found[i].index, &node->gpus[i], flags, err);
-	}
-	free(found);
 	if (ret) {
-		mig_node_free(node);
+		free(found);
 		return -1;
 	}
+	/* index order, as a full read lists them */
+	qsort(found, n, sizeof(*found), cmp_found);
+	struct mig_node *node = calloc(1, sizeof(*node));
+	struct mig_gpu *gpus = calloc(n ? n : 1, sizeof(*gpus));
+	if (!node || !gpus) {
+		free(node);
+		free(gpus);
+		free(found);
+		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	}
+	node->gpus = gpus;
+	for (size_t i = 0; i < n; i++) {
+		node->ngpus = i + 1; /* so that a failure frees what was read */
+		if (read_gpu_dev(ctx, found[i].dev, found[i].index, &gpus[i], flags, err)) {
+			free(found);
+			mig_node_free(node);
+			return -1;
+		}
+	}
+	free(found);
 	*out = node;
 	return 0;
 }

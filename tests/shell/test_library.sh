@@ -33,10 +33,17 @@ resolved_libmig() {
 	[ -n "$p" ] && readlink -f "$p"
 }
 
-# The functions mig.h declares: the header preprocessed (no comments, no macros), every
-# mig_* identifier followed by "(".
+# The functions mig.h declares with external linkage: what gcc's -aux-info lists as "extern"
+# from mig.h (static inline helpers, macros and function pointers in structs are not
+# functions to export); without gcc, every mig_* identifier followed by "(" in the
+# preprocessed header.
 declared_functions() {
-	cc -std=c11 -E -P -x c "$HEADER" | grep -oE '\bmig_[A-Za-z0-9_]+[[:space:]]*\(' | tr -d ' (' | sort -u
+	if gcc -std=c11 -fsyntax-only -aux-info "$TEST_TMP/aux.txt" -x c "$HEADER" 2>/dev/null; then
+		grep -F "/* $HEADER:" "$TEST_TMP/aux.txt" | grep -F ' */ extern ' |
+			grep -oE '\bmig_[A-Za-z0-9_]+ \(' | tr -d ' (' | sort -u
+	else
+		cc -std=c11 -E -P -x c "$HEADER" | grep -oE '\bmig_[A-Za-z0-9_]+[[:space:]]*\(' | tr -d ' (' | sort -u
+	fi
 }
 
 # The symbols the library defines in its dynamic table, without the version node.
