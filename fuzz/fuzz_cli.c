@@ -29,6 +29,7 @@
 #include "../cli/cli.h"
 #include "../sim/state.h"
 #include "../tests/sim_guard.h"
+#include "../tests/tmp_tree.h"
 
 #define MAX_ARGS 64
 
@@ -49,13 +50,8 @@ static void die(const char *what)
 
 static void remove_dir(void)
 {
-	char path[PATH_MAX + 16];
-	unlink(state_path);
-	unlink(lock_path);
-	unlink(journal_path);
-	snprintf(path, sizeof(path), "%s.lock", state_path);
-	unlink(path);
-	rmdir(dir);
+	if (!strstr(dir, "XXXXXX")) /* mkdtemp made it */
+		tmp_tree_remove(dir);
 }
 
 static bool find_sim_lib(void)
