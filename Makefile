@@ -69,9 +69,10 @@ MIG_PC := $(BUILD)/mig.pc
 # what libmig links against (only those it uses end up NEEDED), also mig.pc's Requires.private
 LIB_PKGS := $(PKGS)
 LIB_LIBS = $(DEPS_LIBS) -ldl
-# Library objects that migctl still calls although they are not public API (hooks, until the
-# transaction runs them inside libmig): linked into migctl itself, hidden in libmig.so.
-MIGCTL_PRIVATE_OBJ := $(BUILD)/lib/txn/hooks.o
+# Library objects that migctl still calls although they are not public API (hooks_* of
+# lib/txn/hooks.c, until the transaction runs the hooks inside libmig): linked into migctl
+# itself, hidden in libmig.so. Empty this when cli/ calls only what mig.h declares.
+MIGCTL_PRIVATE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/txn/hooks.c))
 
 # ---- migctl -------------------------------------------------------------------------
 CLI_SRC := $(wildcard cli/*.c)
