@@ -97,7 +97,9 @@ bool mig_profile_name_same_gi(const struct mig_profile_name *a, const struct mig
 /* A loaded and initialised NVML. One per process is enough; NVML is initialised once. */
 struct mig_ctx;
 
-/* nvml_path: NULL for $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
+/* nvml_path: the NVML library to dlopen, a path or a file name; NULL for the driver's
+ * "libnvidia-ml.so.1". The library reads no environment variable ($MIGCTL_NVML_LIB is
+ * migctl's). */
 int mig_ctx_new(struct mig_ctx **out, const char *nvml_path, struct mig_error *err);
 void mig_ctx_free(struct mig_ctx *ctx);
 /* NVML calls made through this context so far (for benchmarks and tests). */

@@ -38,7 +38,7 @@ struct mig_ctx {
 	(atomic_fetch_add_explicit(&(ctx)->calls, 1, memory_order_relaxed), \
 	 (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
 
-/* path: NULL means $MIGCTL_NVML_LIB, else "libnvidia-ml.so.1". */
+/* path: NULL or "" means "libnvidia-ml.so.1" (found by dlopen's search). */
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err);
 void mig_nvml_close(struct mig_nvml *nvml);
 

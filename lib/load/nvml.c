@@ -23,11 +23,11 @@ static void resolve(void *dl, const char *name, void *slot)
 
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err)
 {
-	const char *env = getenv("MIGCTL_NVML_LIB");
 	struct mig_nvml *n;
 
-	if (!path)
-		path = env && *env ? env : DEFAULT_NVML;
+	/* no environment: a program chooses its library (migctl: --nvml-lib, $MIGCTL_NVML_LIB) */
+	if (!path || !*path)
+		path = DEFAULT_NVML;
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
