@@ -9,6 +9,16 @@
 CC ?= cc
 BUILD ?= build
 PREFIX ?= /usr/local
+# Where make install puts things (DESTDIR in front of each). migctl finds libmig through the
+# run path $ORIGIN/../lib, so LIBDIR must stay $(PREFIX)/lib for an installed migctl to find
+# it without ld.so.conf; the systemd unit goes where systemd looks for units of a PREFIX
+# (/usr/lib/systemd/system, /usr/local/lib/systemd/system).
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+MANDIR = $(PREFIX)/share/man
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR = $(PREFIX)/lib/systemd/system
 
 ifeq ($(origin CC),default)
 CC := cc
@@ -49,6 +59,16 @@ MIGSIM := $(BUILD)/migsim
 LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBMIG := $(BUILD)/libmig.a
+# The version is written once, in include/mig.h (MIG_VERSION_MAJOR/MINOR/PATCH); the shared
+# library's names and mig.pc take it from there (tests/shell/test_library.sh checks).
+mig_version_part = $(shell sed -n 's/^[#]define MIG_VERSION_$(1) \([0-9][0-9]*\).*/\1/p' include/mig.h)
+MIG_VERSION := $(call mig_version_part,MAJOR).$(call mig_version_part,MINOR).$(call mig_version_part,PATCH)
+LIBMIG_SONAME := libmig.so.$(call mig_version_part,MAJOR)
+LIBMIG_SO := $(BUILD)/libmig.so.$(MIG_VERSION)
+MIG_PC := $(BUILD)/mig.pc
+# what libmig links against (only those it uses end up NEEDED), also mig.pc's Requires.private
+LIB_PKGS := $(PKGS)
+LIB_LIBS = $(DEPS_LIBS) -ldl
 
 # ---- migctl -------------------------------------------------------------------------
 CLI_SRC := $(wildcard cli/*.c)
@@ -66,7 +86,7 @@ ABI_CLIENT := $(BUILD)/tests/abi-client/client
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
+ALL_BINS := $(LIBMIG) $(LIBMIG_SO) $(MIG_PC) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
 	$(BENCH_BIN)
 include fuzz/fuzz.mk
 include lint.mk
@@ -100,6 +120,22 @@ $(LIBMIG): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# libmig.so.MAJOR.MINOR.PATCH, SONAME libmig.so.MAJOR, and the links libmig.so.MAJOR and libmig.so
+$(LIBMIG_SO): $(LIB_OBJ) lib/libmig.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,$(LIBMIG_SONAME) -Wl,--version-script=lib/libmig.map -Wl,-z,defs \
+		$(LDFLAGS) -o $@ $(LIB_OBJ) -Wl,--as-needed $(LIB_LIBS) -Wl,--no-as-needed
+	$(Q)ln -sf $(notdir $@) $(BUILD)/$(LIBMIG_SONAME)
+	$(Q)ln -sf $(LIBMIG_SONAME) $(BUILD)/libmig.so
+
+# mig.pc for a prefix: $(call mig_pc,prefix,libdir,includedir) on stdin lib/mig.pc.in
+mig_pc = sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
+	-e 's|@VERSION@|$(MIG_VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' lib/mig.pc.in
+
+$(MIG_PC): lib/mig.pc.in include/mig.h Makefile
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(call mig_pc,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) >$@
+
 $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -107,9 +143,12 @@ $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 		$(LDFLAGS) -o $@ $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a $(DEPS_LIBS) -lpthread
 	$(Q)ln -sf libnvidia-ml.so.1 $(BUILD)/sim/libnvidia-ml.so
 
-$(MIGCTL): $(CLI_OBJ) $(LIBMIG)
+# migctl uses libmig.so: $ORIGIN finds build/libmig.so.0 beside build/migctl, $ORIGIN/../lib
+# finds $(PREFIX)/lib/libmig.so.0 from $(PREFIX)/bin/migctl (a RUNPATH: LD_LIBRARY_PATH wins).
+$(MIGCTL): $(CLI_OBJ) $(LIBMIG_SO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMIG_SO) \
+		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(DEPS_LIBS)
 
 $(MIGSIM): $(BUILD)/sim/migsim.o $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
@@ -170,16 +209,29 @@ bench: deps
 	$(Q)$(BUILD)/bench/apply_bench $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200)
 	$(Q)$(BUILD)/bench/churn_bench
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libmig (shared, its links, static),
+# mig.h, mig.pc, the man pages, the simulator's library, and the boot unit (disabled; the
+# defaults file it reads is installed only where none exists, so an admin's edits survive).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(MIGCTL) $(DESTDIR)$(PREFIX)/bin/migctl
-	install -m 0755 $(MIGSIM) $(DESTDIR)$(PREFIX)/bin/migsim
-	install -m 0644 $(SIM_LIB) $(DESTDIR)$(PREFIX)/lib/migctl/libnvidia-ml.so.1
-	install -d $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0644 man/migctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/migctl.8
-	install -m 0644 man/migctl-config.5 $(DESTDIR)$(PREFIX)/share/man/man5/migctl-config.5
-	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/migctl $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)/etc/default
+	install -m 0755 $(MIGCTL) $(DESTDIR)$(BINDIR)/migctl
+	install -m 0755 $(MIGSIM) $(DESTDIR)$(BINDIR)/migsim
+	install -m 0755 $(LIBMIG_SO) $(DESTDIR)$(LIBDIR)/$(notdir $(LIBMIG_SO))
+	ln -sf $(notdir $(LIBMIG_SO)) $(DESTDIR)$(LIBDIR)/$(LIBMIG_SONAME)
+	ln -sf $(LIBMIG_SONAME) $(DESTDIR)$(LIBDIR)/libmig.so
+	install -m 0644 $(LIBMIG) $(DESTDIR)$(LIBDIR)/libmig.a
+	install -m 0644 include/mig.h $(DESTDIR)$(INCLUDEDIR)/mig.h
+	$(call mig_pc,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) >$(DESTDIR)$(PKGCONFIGDIR)/mig.pc
+	install -m 0644 $(SIM_LIB) $(DESTDIR)$(LIBDIR)/migctl/libnvidia-ml.so.1
+	install -m 0644 man/migctl.8 $(DESTDIR)$(MANDIR)/man8/migctl.8
+	install -m 0644 man/migctl-config.5 $(DESTDIR)$(MANDIR)/man5/migctl-config.5
+	install -m 0644 man/migsim.1 $(DESTDIR)$(MANDIR)/man1/migsim.1
+	install -m 0644 man/libmig.3 $(DESTDIR)$(MANDIR)/man3/libmig.3
+	sed 's|/usr/local/bin/migctl|$(BINDIR)/migctl|' deploy/systemd/migctl.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/migctl.service
+	[ -e $(DESTDIR)/etc/default/migctl ] || install -m 0644 deploy/systemd/migctl.default $(DESTDIR)/etc/default/migctl
 
 install-systemd: install
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/default

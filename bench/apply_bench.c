@@ -23,6 +23,7 @@
 #include "../lib/internal.h" /* the operations mig-parted's algorithm runs */
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
+#include "../tests/sim_guard.h"
 
 static const char *config_text =
 	"version: v1\n"
@@ -307,6 +308,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: apply_bench MIGSIM_LIB [LATENCY_MS]\n");
 		return 2;
 	}
+	/* the bench applies configs: only ever on the simulator */
+	if (sim_guard_path("apply_bench", argv[1]))
+		return 1;
 	unsigned int latency = argc > 2 ? (unsigned int)atoi(argv[2]) : 200;
 	char dir[] = "/tmp/migctl-apply-bench-XXXXXX";
 	if (!mkdtemp(dir))

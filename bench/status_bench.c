@@ -7,6 +7,10 @@
  * time of the library read alone, and NVML calls, against the minimum number of calls the
  * answer needs (derived below from what status prints), as a ratio.
  *
+ * Then the cost of reading one GPU: NVML calls of `migctl status --json -i <UUID>` on that
+ * 8-GPU node and on a node of that one GPU alone (equal: the read asks NVML for the named GPU
+ * only, mig_node_read_gpus), against the whole node.
+ *
  * Usage: status_bench MIGCTL MIGSIM_LIB [RUNS]
  */
 #define _GNU_SOURCE
@@ -21,6 +25,7 @@
 #include "../include/mig.h"
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
+#include "../tests/sim_guard.h"
 
 #define GPUS 8
 #define PER_GPU 7
@@ -38,15 +43,18 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-/* 8 GPUs, MIG on, 7 x 1g.5gb (profile 19) each with its full compute instance. */
-static void build_node(const char *state)
+/* ngpus GPUs (8 for the benchmark), MIG on, 7 x 1g.5gb (profile 19) each with its full
+ * compute instance. */
+static void build_node(const char *state, unsigned int ngpus)
 {
+	char spec[32];
+	snprintf(spec, sizeof(spec), "%ux%s", ngpus, "A100-SXM4-40GB");
 	struct sim_store s;
 	char err[512];
 	if (sim_store_open(&s, state, err, sizeof(err)) || sim_store_lock(&s, err, sizeof(err)) ||
-	    sim_state_init(&s.st, "8xA100-SXM4-40GB", err, sizeof(err)))
+	    sim_state_init(&s.st, spec, err, sizeof(err)))
 		die("state", err);
-	for (unsigned int g = 0; g < GPUS; g++) {
+	for (unsigned int g = 0; g < ngpus; g++) {
 		struct sim_gpu *gpu = &s.st.gpus[g];
 		gpu->mig_current = gpu->mig_pending = NVML_DEVICE_MIG_ENABLE;
 		for (unsigned int k = 0; k < PER_GPU; k++) {
@@ -99,8 +107,9 @@ static unsigned long minimum_calls(const struct mig_node *node)
 	return n;
 }
 
-/* Run migctl once; returns its NVML call count (from -v) and adds its wall time. */
-static unsigned long run_migctl(const char *migctl, double *elapsed)
+/* Run migctl status --json once (on the GPUs selector names, or all when NULL); returns its
+ * NVML call count (from -v) and adds its wall time. */
+static unsigned long run_migctl(const char *migctl, const char *selector, double *elapsed)
 {
 	int err_pipe[2];
 	if (pipe(err_pipe))
@@ -112,7 +121,10 @@ static unsigned long run_migctl(const char *migctl, double *elapsed)
 		dup2(devnull, 1);
 		dup2(err_pipe[1], 2);
 		close(err_pipe[0]);
-		execl(migctl, migctl, "--sim", "status", "--json", "-v", (char *)NULL);
+		if (selector)
+			execl(migctl, migctl, "--sim", "status", "--json", "-v", "-i", selector, (char *)NULL);
+		else
+			execl(migctl, migctl, "--sim", "status", "--json", "-v", (char *)NULL);
 		_exit(127);
 	}
 	close(err_pipe[1]);
@@ -136,6 +148,23 @@ static unsigned long run_migctl(const char *migctl, double *elapsed)
 	return strtoul(p, NULL, 10);
 }
 
+/* The UUID of GPU index on the node of $MIGSIM_STATE. */
+static void gpu_uuid(const char *lib, unsigned int index, char out[MIG_UUID_MAX])
+{
+	struct mig_ctx *ctx;
+	struct mig_node *node;
+	struct mig_error err;
+	if (mig_ctx_new(&ctx, lib, &err))
+		die("mig_ctx_new", err.msg);
+	if (mig_node_read(ctx, &node, MIG_READ_BASIC, &err))
+		die("mig_node_read", err.msg);
+	if (index >= node->ngpus)
+		die("gpu_uuid", "no such GPU");
+	snprintf(out, MIG_UUID_MAX, "%s", node->gpus[index].uuid);
+	mig_node_free(node);
+	mig_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -143,13 +172,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *migctl = argv[1], *lib = argv[2];
+	/* it only reads, but through whatever library it is given: only ever the simulator */
+	if (sim_guard_path("status_bench", lib))
+		return 1;
 	int runs = argc > 3 ? atoi(argv[3]) : 50;
 	char dir[] = "/tmp/migctl-bench-XXXXXX", state[256];
 	if (!mkdtemp(dir))
 		die("mkdtemp", "failed");
 	snprintf(state, sizeof(state), "%s/state.json", dir);
 	setenv("MIGSIM_STATE", state, 1);
-	build_node(state);
+	build_node(state, GPUS);
 
 	/* In-process: the library's read alone. */
 	struct mig_ctx *ctx;
@@ -181,7 +213,7 @@ int main(int argc, char **argv)
 	double cmd_time = 0;
 	unsigned long cmd_calls = 0;
 	for (int i = 0; i < runs; i++)
-		cmd_calls = run_migctl(migctl, &cmd_time);
+		cmd_calls = run_migctl(migctl, NULL, &cmd_time);
 	cmd_time /= runs;
 
 	printf("runs: %d\n", runs);
@@ -190,6 +222,21 @@ int main(int argc, char **argv)
 	printf("minimum calls for the answer: %lu (init, version, count and shutdown included)\n", minimum);
 	printf("ratio migctl/minimum: %.2f\n", (double)cmd_calls / (double)minimum);
 	printf("time per NVML call (simulator, in-process read): %.1f us\n", lib_time * 1e6 / (double)lib_calls);
+
+	/* One GPU by UUID: the last GPU of the 8, then the only GPU of a 1-GPU node. */
+	char uuid8[MIG_UUID_MAX], uuid1[MIG_UUID_MAX], state1[300];
+	double ignored = 0;
+	gpu_uuid(lib, GPUS - 1, uuid8);
+	unsigned long one_of_8 = run_migctl(migctl, uuid8, &ignored);
+	unsigned long whole = run_migctl(migctl, NULL, &ignored);
+	snprintf(state1, sizeof(state1), "%s/one-gpu.json", dir);
+	setenv("MIGSIM_STATE", state1, 1);
+	build_node(state1, 1);
+	gpu_uuid(lib, 0, uuid1);
+	unsigned long one_of_1 = run_migctl(migctl, uuid1, &ignored);
+	printf("migctl status --json -i <UUID>: %lu NVML calls on the 8-GPU node, %lu on a 1-GPU node (%s); "
+	       "whole 8-GPU node: %lu\n",
+	       one_of_8, one_of_1, one_of_8 == one_of_1 ? "equal" : "NOT EQUAL", whole);
 
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -26,6 +26,10 @@ struct cli {
 	unsigned int read_flags; /* what cli_load reads beyond the basics (enum mig_read_flags) */
 	bool node_borrowed; /* node belongs to the transaction under way (cli_use_node) */
 	const char *const *journal_info; /* "key=value" for the journal of the next transaction */
+	/* set by read-only commands that use only node->gpus[i].index, never i, to name a GPU:
+	 * cli_load then reads only the GPUs -i names (mig_node_read_gpus), and node->gpus holds
+	 * just those (all selected) */
+	bool read_selected_only;
 };
 
 /* The command line once the global options are taken out: the command and its arguments. */

@@ -110,6 +110,7 @@ int cmd_profiles(struct cli *c, int argc, char **argv)
 	if (argc > 1)
 		return cli_usage("profiles: unexpected argument '%s'", argv[1]);
 	c->read_flags |= MIG_READ_CAPACITY;
+	c->read_selected_only = true; /* GPUs are named by .index only */
 	if (cli_load(c))
 		return EXIT_FAIL;
 	return profiles_doc(c, false);
@@ -120,6 +121,7 @@ int cmd_placements(struct cli *c, int argc, char **argv)
 	if (argc > 1)
 		return cli_usage("placements: unexpected argument '%s'", argv[1]);
 	c->read_flags |= MIG_READ_CAPACITY;
+	c->read_selected_only = true; /* GPUs are named by .index only */
 	if (cli_load(c))
 		return EXIT_FAIL;
 	return profiles_doc(c, true);
@@ -139,6 +141,7 @@ int cmd_ci_profiles(struct cli *c, int argc, char **argv)
 		}
 	}
 	c->read_flags |= MIG_READ_CAPACITY;
+	c->read_selected_only = true; /* GPUs are named by .index only */
 	if (cli_load(c))
 		return EXIT_FAIL;
 	json_t *gpus = json_array();

@@ -40,6 +40,7 @@ static int load_or_print_json(struct cli *c, const char *cmd, int argc, char **a
 	int r = no_args(cmd, argc, argv);
 	if (r)
 		return r;
+	c->read_selected_only = true; /* both name GPUs by .index */
 	if (cli_load(c))
 		return EXIT_FAIL;
 	if (!c->json)

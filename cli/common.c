@@ -89,7 +89,9 @@ int cli_load(struct cli *c)
 		cli_fail_err(c, &err);
 		return -1;
 	}
-	if (mig_node_read(c->ctx, &c->node, c->read_flags, &err)) {
+	bool partial = c->read_selected_only && c->gpu_selector;
+	if (partial ? mig_node_read_gpus(c->ctx, c->gpu_selector, c->read_flags, &c->node, &err)
+		    : mig_node_read(c->ctx, &c->node, c->read_flags, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}
@@ -98,6 +100,12 @@ int cli_load(struct cli *c)
 	if (!c->selected) {
 		cli_fail(c, "out of memory");
 		return -1;
+	}
+	if (partial && c->node->ngpus > 0) {
+		/* the node holds exactly the GPUs the selector names */
+		for (size_t i = 0; i < c->node->ngpus; i++)
+			c->selected[i] = true;
+		return 0;
 	}
 	return cli_select(c);
 }

@@ -168,11 +168,10 @@ int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line)
 	}
 	if (line->sim && c->nvml_lib)
 		return cli_usage("--sim and --nvml-lib both name a library; give one");
-	if (!line->sim && !c->nvml_lib) {
-		const char *env = getenv("MIGCTL_NVML_LIB"); /* the tool's setting, not the library's */
-		if (env && *env)
-			c->nvml_lib = env;
-	}
+	/* $MIGCTL_NVML_LIB is migctl's (libmig reads no environment); --sim names its own */
+	const char *env = getenv("MIGCTL_NVML_LIB");
+	if (!line->sim && !c->nvml_lib && env && *env)
+		c->nvml_lib = env;
 	return -1;
 }
 

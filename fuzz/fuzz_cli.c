@@ -28,6 +28,8 @@
 
 #include "../cli/cli.h"
 #include "../sim/state.h"
+#include "../tests/sim_guard.h"
+#include "../tests/tmp_tree.h"
 
 #define MAX_ARGS 64
 
@@ -48,13 +50,8 @@ static void die(const char *what)
 
 static void remove_dir(void)
 {
-	char path[PATH_MAX + 16];
-	unlink(state_path);
-	unlink(lock_path);
-	unlink(journal_path);
-	snprintf(path, sizeof(path), "%s.lock", state_path);
-	unlink(path);
-	rmdir(dir);
+	if (!strstr(dir, "XXXXXX")) /* mkdtemp made it */
+		tmp_tree_remove(dir);
 }
 
 static bool find_sim_lib(void)
@@ -126,6 +123,9 @@ static void setup(void)
 	atexit(remove_dir);
 	if (!find_sim_lib())
 		die("no simulator: set MIGSIM_LIB to build/sim/libnvidia-ml.so.1");
+	/* the command lines create and destroy instances: only ever on the simulator */
+	if (sim_guard_path("fuzz_cli", sim_lib))
+		exit(1);
 	static const char *const unset[] = {"MIGCTL_NVML_LIB", "MIGCTL_CONFIG_FILE", "MIGCTL_SELECTED_CONFIG",
 					    "MIGCTL_HOOKS_FILE", "MIGSIM_GPUS", "MIGSIM_UNPRIVILEGED", "MIGSIM_FSYNC",
 					    "XDG_RUNTIME_DIR"};

@@ -16,8 +16,20 @@
 extern "C" {
 #endif
 
+/* Every function declared between this push and the pop at the end is exported from
+ * libmig.so (the library is built with -fvisibility=hidden; lib/libmig.map lists mig_*);
+ * what is declared elsewhere (lib/internal.h) stays inside the library. */
+#pragma GCC visibility push(default)
+
+/* The library's version: the one place it is written. The Makefile reads it from here for
+ * the shared library's file name and SONAME (libmig.so.MAJOR) and for mig.pc. */
 #define MIG_VERSION_MAJOR 0
 #define MIG_VERSION_MINOR 1
+#define MIG_VERSION_PATCH 0
+
+/* The version of the library loaded at run time ("0.1.0"), which may be newer than the
+ * header a program was compiled with (MIG_VERSION_*). */
+const char *mig_version(void);
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -96,7 +108,9 @@ bool mig_profile_name_same_gi(const struct mig_profile_name *a, const struct mig
 /* A loaded and initialised NVML. One per process is enough; NVML is initialised once. */
 struct mig_ctx;
 
-/* nvml_path: the NVML library to load; NULL for "libnvidia-ml.so.1" (the driver's, by SONAME). */
+/* nvml_path: the NVML library to dlopen, a path or a file name; NULL for the driver's
+ * "libnvidia-ml.so.1". The library reads no environment variable ($MIGCTL_NVML_LIB is
+ * migctl's). */
 int mig_ctx_new(struct mig_ctx **out, const char *nvml_path, struct mig_error *err);
 void mig_ctx_free(struct mig_ctx *ctx);
 /* NVML calls made through this context so far (for benchmarks and tests). */
@@ -232,6 +246,17 @@ enum mig_read_flags {
 };
 
 int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err);
+/*
+ * Read only the GPUs a selector names (the grammar of mig_select_gpus: "all", an index, a
+ * comma list, a GPU UUID, a PCI bus id), asking NVML for each by index, UUID or bus id and
+ * never touching the others, so that its cost does not grow with the node. The node holds
+ * the named GPUs once each, in index order; each mig_gpu's .index is its NVML index, NOT
+ * its position in node->gpus (unlike a full read): use it for reads, and a full
+ * mig_node_read for anything that selects or changes GPUs by position. "all" is
+ * mig_node_read. Errors as mig_select_gpus.
+ */
+int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int flags, struct mig_node **out,
+		       struct mig_error *err);
 void mig_node_free(struct mig_node *node);
 
 /* The starts NVML offers a compute instance of ci_slices inside a GPU instance of gi_slices
@@ -583,6 +608,7 @@ struct mig_place_choice {
  */
 int mig_place_one(const struct mig_node *node, const bool *eligible, const char *profile,
 		  const struct mig_place_mix *mix, struct mig_place_choice *out, struct mig_error *err);
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

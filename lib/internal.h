@@ -3,6 +3,8 @@
 #ifndef MIG_INTERNAL_H
 #define MIG_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "../include/mig.h"
 #include "../nvml/nvml_abi.h"
 
@@ -21,9 +23,12 @@ struct mig_nvml {
 	nvmlReturn_t (*migsimCallerIsPrivileged)(unsigned int *privileged);
 };
 
+/* A context is not for concurrent use from several threads (libmig(3)); its call counter is
+ * atomic all the same, so that a reader in another thread (a progress display) sees a whole
+ * value and concurrent callers that break the rule do not lose counts. */
 struct mig_ctx {
 	struct mig_nvml *nvml;
-	unsigned long calls;
+	atomic_ulong calls;
 	char driver_version[96];
 	struct {
 		mig_change_fn fn;
@@ -35,9 +40,10 @@ struct mig_ctx {
 /* Call NVML function fn through ctx, counting it; a symbol the driver lacks answers
  * NVML_ERROR_FUNCTION_NOT_FOUND. */
 #define NVML_CALL(ctx, fn, ...) \
-	((ctx)->calls++, (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
+	(atomic_fetch_add_explicit(&(ctx)->calls, 1, memory_order_relaxed), \
+	 (ctx)->nvml->fn ? (ctx)->nvml->fn(__VA_ARGS__) : NVML_ERROR_FUNCTION_NOT_FOUND)
 
-/* path: NULL means "libnvidia-ml.so.1". */
+/* path: NULL or "" means "libnvidia-ml.so.1" (found by dlopen's search). */
 int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err);
 void mig_nvml_close(struct mig_nvml *nvml);
 
@@ -126,6 +132,8 @@ struct mig_op *mig_plan_push(struct mig_plan *plan, size_t *cap, enum mig_op_kin
 /* The CI profile id of the default ("-C") compute instance of a GPU instance of profile p of g;
  * existing: such a GPU instance when there is one (its own table answers), else NULL. */
 unsigned int mig_default_ci_profile(const struct mig_gpu *g, const struct mig_gi_profile *p, const struct mig_gi *existing);
+/* A PCI bus id in any of NVML's spellings ("00000000:07:00.0", "0000:07:00.0", "07:00.0"). */
+bool mig_parse_bus_id(const char *s, unsigned int *domain, unsigned int *bus, unsigned int *dev, unsigned int *fn);
 
 /* NVML's compute-instance profile index of a compute instance of this many slices. */
 unsigned int mig_ci_profile_for_slices(unsigned int slices);

@@ -6,7 +6,15 @@
 # TEST_WRAPPER (e.g. valgrind ...) is put in front of compiled test programs.
 set -u
 export CMOCKA_MESSAGE_OUTPUT=TAP
-log_dir=${TEST_LOG_DIR:-$(mktemp -d)}
+# The logs go to TEST_LOG_DIR (kept), else to a temporary directory that is removed when every
+# suite passed and kept, and named, when one failed.
+log_dir=${TEST_LOG_DIR:-}
+own_log_dir=0
+if [ -z "$log_dir" ]; then
+	log_dir=$(mktemp -d "${TMPDIR:-/tmp}/migctl-tests.XXXXXX") || exit 1
+	own_log_dir=1
+	trap 'echo "interrupted: logs in $log_dir" >&2; exit 130' INT TERM
+fi
 mkdir -p "$log_dir" || exit 1
 passed=0
 failed=0
@@ -54,4 +62,7 @@ if [ ${#failed_suites[@]} -gt 0 ]; then
 	echo "failing suites: ${failed_suites[*]} (logs in $log_dir)"
 fi
 echo "$passed passed, $failed failed, $todo skipped"
+if [ "$failed" -eq 0 ] && [ "$own_log_dir" -eq 1 ]; then
+	rm -rf "$log_dir"
+fi
 [ "$failed" -eq 0 ]

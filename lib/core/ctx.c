@@ -51,7 +51,7 @@ void mig_ctx_free(struct mig_ctx *ctx)
 
 unsigned long mig_ctx_nvml_calls(const struct mig_ctx *ctx)
 {
-	return ctx->calls;
+	return atomic_load_explicit(&ctx->calls, memory_order_relaxed);
 }
 
 const char *mig_ctx_driver_version(const struct mig_ctx *ctx)

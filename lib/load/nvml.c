@@ -25,6 +25,7 @@ int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err
 {
 	struct mig_nvml *n;
 
+	/* no environment: a program chooses its library (migctl: --nvml-lib, $MIGCTL_NVML_LIB) */
 	if (!path || !*path)
 		path = DEFAULT_NVML;
 	n = calloc(1, sizeof(*n));

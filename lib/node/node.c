@@ -5,9 +5,11 @@
  * instances, MIG devices (UUIDs, SMs, memory) and processes. Each NVML question is asked
  * once; answers NVML gives "not supported" for are left empty rather than failing.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -373,18 +375,16 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 	return 0;
 }
 
-static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, unsigned int flags,
-		    struct mig_error *err)
+/* GPU index, whose handle is dev: everything about it into g. */
+static int read_gpu_dev(struct mig_ctx *ctx, nvmlDevice_t dev, unsigned int index, struct mig_gpu *g,
+			unsigned int flags, struct mig_error *err)
 {
-	nvmlDevice_t dev = NULL;
 	nvmlPciInfo_t pci;
 	nvmlMemory_t mem;
 	unsigned int cur, pend;
+	nvmlReturn_t rc;
 
 	g->index = index;
-	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetHandleByIndex_v2, index, &dev);
-	if (rc != NVML_SUCCESS)
-		return mig_nvml_error(err, ctx->nvml, rc, "opening GPU %u", index);
 	if ((rc = NVML_CALL(ctx, nvmlDeviceGetName, dev, g->name, sizeof(g->name))) != NVML_SUCCESS ||
 	    (rc = NVML_CALL(ctx, nvmlDeviceGetUUID, dev, g->uuid, sizeof(g->uuid))) != NVML_SUCCESS)
 		return mig_nvml_error(err, ctx->nvml, rc, "reading the name and UUID of GPU %u", index);
@@ -438,6 +438,16 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 	return 0;
 }
 
+static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, unsigned int flags,
+		    struct mig_error *err)
+{
+	nvmlDevice_t dev = NULL;
+	nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetHandleByIndex_v2, index, &dev);
+	if (rc != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "opening GPU %u", index);
+	return read_gpu_dev(ctx, dev, index, g, flags, err);
+}
+
 int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err)
 {
 	unsigned int n = 0;
@@ -488,4 +498,136 @@ void mig_node_free(struct mig_node *node)
 	}
 	free(node->gpus);
 	free(node);
+}
+
+/* ---- reading only the GPUs a selector names ------------------------------------------ */
+
+/* One GPU a selector item names: its handle and NVML index, found by asking NVML for that GPU
+ * alone (by index, UUID or PCI bus id), never by walking the others. The errors are those of
+ * mig_select_gpus. */
+static int find_one(struct mig_ctx *ctx, const char *item, nvmlDevice_t *dev, unsigned int *index,
+		    struct mig_error *err)
+{
+	char *end;
+	unsigned long idx = strtoul(item, &end, 10);
+	nvmlReturn_t rc;
+
+	if (isdigit((unsigned char)item[0]) && *end == '\0') {
+		if (idx <= 0xffffffffUL) {
+			rc = NVML_CALL(ctx, nvmlDeviceGetHandleByIndex_v2, (unsigned int)idx, dev);
+			if (rc == NVML_SUCCESS) {
+				*index = (unsigned int)idx;
+				return 0;
+			}
+			if (rc != NVML_ERROR_INVALID_ARGUMENT && rc != NVML_ERROR_NOT_FOUND)
+				return mig_nvml_error(err, ctx->nvml, rc, "opening GPU %s", item);
+		}
+		/* out of range: the count only now, for the message */
+		unsigned int n = 0;
+		if ((rc = NVML_CALL(ctx, nvmlDeviceGetCount_v2, &n)) != NVML_SUCCESS)
+			return mig_nvml_error(err, ctx->nvml, rc, "counting GPUs");
+		return mig_error_set(err, MIG_E_NOT_FOUND, "no GPU %s: this node has %u GPU%s (0-%u)", item, n,
+				     n == 1 ? "" : "s", n ? n - 1 : 0);
+	}
+	if (strncasecmp(item, "GPU-", 4) == 0) {
+		rc = NVML_CALL(ctx, nvmlDeviceGetHandleByUUID, item, dev);
+		if (rc == NVML_ERROR_NOT_FOUND || rc == NVML_ERROR_INVALID_ARGUMENT)
+			return mig_error_set(err, MIG_E_NOT_FOUND, "no GPU has UUID %s", item);
+		if (rc != NVML_SUCCESS)
+			return mig_nvml_error(err, ctx->nvml, rc, "finding GPU %s", item);
+	} else if (strncasecmp(item, "MIG-", 4) == 0) {
+		/* NVML would hand back a MIG device: not a GPU */
+		return mig_error_set(err, MIG_E_NOT_FOUND, "no GPU has UUID %s", item);
+	} else {
+		unsigned int d, b, v, f;
+		char bus_id[32];
+		if (!mig_parse_bus_id(item, &d, &b, &v, &f))
+			return mig_error_set(err, MIG_E_INVALID,
+					     "'%s' is not a GPU selector; use an index (0), a list (0,2), all, a GPU UUID or "
+					     "a PCI bus id (00000000:07:00.0)",
+					     item);
+		snprintf(bus_id, sizeof(bus_id), "%08X:%02X:%02X.%X", d, b, v, f);
+		rc = NVML_CALL(ctx, nvmlDeviceGetHandleByPciBusId_v2, bus_id, dev);
+		if (rc == NVML_ERROR_NOT_FOUND || rc == NVML_ERROR_INVALID_ARGUMENT)
+			return mig_error_set(err, MIG_E_NOT_FOUND, "no GPU at PCI bus id %s", item);
+		if (rc != NVML_SUCCESS)
+			return mig_nvml_error(err, ctx->nvml, rc, "finding the GPU at PCI bus id %s", item);
+	}
+	if ((rc = NVML_CALL(ctx, nvmlDeviceGetIndex, *dev, index)) != NVML_SUCCESS)
+		return mig_nvml_error(err, ctx->nvml, rc, "reading the index of GPU %s", item);
+	return 0;
+}
+
+struct found_gpu {
+	nvmlDevice_t dev;
+	unsigned int index;
+};
+
+static int cmp_found(const void *a, const void *b)
+{
+	const struct found_gpu *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int flags, struct mig_node **out,
+		       struct mig_error *err)
+{
+	if (!selector || !*selector)
+		return mig_error_set(err, MIG_E_INVALID, "empty GPU selector");
+	if (strcasecmp(selector, "all") == 0)
+		return mig_node_read(ctx, out, flags, err);
+
+	size_t items = 1;
+	for (const char *p = selector; *p; p++)
+		items += *p == ',';
+	struct found_gpu *found = calloc(items, sizeof(*found));
+	char *copy = strdup(selector), *rest = copy;
+	if (!found || !copy) {
+		free(found);
+		free(copy);
+		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	}
+	size_t n = 0;
+	int ret = 0;
+	for (char *item = strsep(&rest, ","); item && ret == 0; item = strsep(&rest, ",")) {
+		if (!*item) {
+			ret = mig_error_set(err, MIG_E_INVALID, "empty item in GPU selector '%s'", selector);
+			break;
+		}
+		struct found_gpu f = {NULL, 0};
+		if ((ret = find_one(ctx, item, &f.dev, &f.index, err)) != 0)
+			break;
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = found[k].index == f.index;
+		if (!seen)
+			found[n++] = f;
+	}
+	free(copy);
+	if (ret) {
+		free(found);
+		return -1;
+	}
+	/* index order, as a full read lists them */
+	qsort(found, n, sizeof(*found), cmp_found);
+	struct mig_node *node = calloc(1, sizeof(*node));
+	struct mig_gpu *gpus = calloc(n ? n : 1, sizeof(*gpus));
+	if (!node || !gpus) {
+		free(node);
+		free(gpus);
+		free(found);
+		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	}
+	node->gpus = gpus;
+	for (size_t i = 0; i < n; i++) {
+		node->ngpus = i + 1; /* so that a failure frees what was read */
+		if (read_gpu_dev(ctx, found[i].dev, found[i].index, &gpus[i], flags, err)) {
+			free(found);
+			mig_node_free(node);
+			return -1;
+		}
+	}
+	free(found);
+	*out = node;
+	return 0;
 }

@@ -9,7 +9,7 @@
 #include "internal.h"
 
 /* "00000000:07:00.0", "0000:07:00.0" and "07:00.0" name the same device. */
-static bool parse_bus_id(const char *s, unsigned int *domain, unsigned int *bus, unsigned int *dev,
+bool mig_parse_bus_id(const char *s, unsigned int *domain, unsigned int *bus, unsigned int *dev,
 			 unsigned int *fn)
 {
 	char tail;
@@ -38,10 +38,10 @@ static int select_one(const struct mig_node *node, const char *item, bool *selec
 		}
 	}
 	unsigned int d, b, v, f;
-	if (parse_bus_id(item, &d, &b, &v, &f)) {
+	if (mig_parse_bus_id(item, &d, &b, &v, &f)) {
 		for (size_t i = 0; i < node->ngpus; i++) {
 			unsigned int gd, gb, gv, gf;
-			if (parse_bus_id(node->gpus[i].pci_bus_id, &gd, &gb, &gv, &gf) && gd == d && gb == b && gv == v &&
+			if (mig_parse_bus_id(node->gpus[i].pci_bus_id, &gd, &gb, &gv, &gf) && gd == d && gb == b && gv == v &&
 			    gf == f) {
 				selected[i] = true;
 				return 0;

@@ -81,6 +81,15 @@ int main(void)
 		printf("# %s\n", dlerror());
 		return 1;
 	}
+	/* On a machine with NVIDIA's driver, the SONAME finds the real library, and this client
+	 * would enable MIG and create instances on GPU 0. Before any call: only migctl's
+	 * simulator exports migsimGetLastError. */
+	void *simulator_only = dlsym(lib, "migsimGetLastError");
+	check(simulator_only != NULL, "the library is migctl's simulator (it exports migsimGetLastError)");
+	if (!simulator_only) {
+		printf("Bail out! the libnvidia-ml.so.1 found is not migctl's simulator: refusing to change a real GPU\n");
+		return 1;
+	}
 	LOAD(init, "nvmlInit_v2");
 	LOAD(shutdown, "nvmlShutdown");
 	LOAD(count, "nvmlDeviceGetCount_v2");

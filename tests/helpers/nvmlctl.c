@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "../../nvml/nvml_abi.h"
+#include "../sim_guard.h"
 
 typedef nvmlReturn_t(migsimGetLastError_fn)(char *buf, unsigned int len);
 
@@ -92,6 +93,9 @@ static int load_library(void)
 #undef FN_LOAD
 	load_symbol("nvmlErrorString", &nv.nvmlErrorString, sizeof(nv.nvmlErrorString));
 	load_symbol("migsimGetLastError", &nv.migsimGetLastError, sizeof(nv.migsimGetLastError));
+	/* nvmlctl changes MIG state: prove this is the simulator before any NVML call */
+	if (sim_guard_handle(lib, "nvmlctl", path))
+		return -1;
 	return 0;
 }
 

@@ -4,6 +4,13 @@
 set -u
 : "${MIGSIM:?run through make check}"
 : "${MIGSIM_LIB:?run through make check}"
+# No test may change a real GPU: tests that name a library use $MIGSIM_LIB (and migctl --sim
+# loads the simulator built or installed beside migctl). Prove it is the simulator (only it
+# exports migsimGetLastError) before anything runs.
+if ! nm -D --defined-only "$MIGSIM_LIB" 2>/dev/null | grep -q ' migsimGetLastError'; then
+	echo "Bail out! MIGSIM_LIB=$MIGSIM_LIB is not migctl's simulator (no migsimGetLastError): refusing to run"
+	exit 1
+fi
 # Under the sanitizers a report must not pass for an expected "exit 1".
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=86"
@@ -184,4 +191,23 @@ mc() {
 	local rc=$1
 	shift
 	expect_rc "$rc" "$MIGCTL" --sim "$@"
+}
+
+# others_bin: a directory with copies of migctl (libmig.so.0 beside it, where its run path
+# looks, and the simulator in sim/, where --sim looks) and migsim that any user can run, for
+# tests that run them as another user (nobody): the build may sit in a directory only its
+# owner can enter (a clone in /root). Makes $TEST_TMP passable (0711) for other users.
+# Prints the directory.
+others_bin() {
+	local d="$TEST_TMP/others-bin" real=${MIGCTL_REAL:-$MIGCTL}
+	chmod 711 "$TEST_TMP"
+	if [ ! -x "$d/migctl" ]; then
+		mkdir -p "$d/sim"
+		cp "$real" "$d/migctl"
+		cp "$MIGSIM" "$d/migsim"
+		[ -e "$(dirname "$real")/libmig.so.0" ] && cp -L "$(dirname "$real")/libmig.so.0" "$d/libmig.so.0"
+		cp "$MIGSIM_LIB" "$d/sim/libnvidia-ml.so.1"
+		chmod -R a+rX "$d"
+	fi
+	echo "$d"
 }

@@ -1059,25 +1059,25 @@ t_concurrent_applies_take_turns() {
 
 t_lock_timeout() {
 	node A100-SXM4-40GB
-	sim latency set gi-create 150 >/dev/null
-	local a arc t0 t1
+	sim latency set gi-create 300 >/dev/null
+	local a arc
 	"$MIGCTL" --sim apply -f "$A100" -c all-1g.5gb >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 	a=$!
 	wait_holder "$a"
-	t0=$(now_ms)
 	mc 1 apply --lock-timeout 0 -f "$A100" -c all-3g.20gb
-	t1=$(now_ms)
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
+	# the whole of stderr: it gave up at its first try, without the line that a wait prints
+	# first (no assertion on wall time: what it printed shows whether it waited)
 	expect_eq "$ERR" "migctl: another change to this node (pid $a) holds $MIGCTL_LOCK; gave up after 0.0 s (raise --lock-timeout, or wait for it)" "apply --lock-timeout 0"
 	expect_eq "$OUT" "" "stdout of the apply that gave up"
-	[ $((t1 - t0)) -lt 700 ] || fail "apply --lock-timeout 0 took $((t1 - t0)) ms to give up"
-	# a short wait gives up after about that long
-	t0=$(now_ms)
-	mc 1 --json apply --lock-timeout 0.3 -f "$A100" -c all-3g.20gb
-	t1=$(now_ms)
+	# a short wait waits (and says so), then gives up
+	mc 1 apply --lock-timeout 0.2 -f "$A100" -c all-3g.20gb
+	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
+	expect_contains "$ERR" "migctl: waiting for another apply (pid $a) to finish..."
+	expect_contains "$ERR" "holds $MIGCTL_LOCK; gave up after 0.2 s"
+	mc 1 --json apply --lock-timeout 0.1 -f "$A100" -c all-3g.20gb
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
 	expect_json_error "another change to this node (pid $a) holds"
-	[ $((t1 - t0)) -ge 300 ] || fail "apply --lock-timeout 0.3 gave up after $((t1 - t0)) ms"
 	wait "$a"
 	arc=$?
 	expect_eq "$arc" 0 "the lock holder's exit status ($(cat "$TEST_TMP/a.err"))"

@@ -687,6 +687,8 @@ t_driver_errors_get_a_hint() {
 t_sim_without_simulator() {
 	mkdir -p "$TEST_TMP/bin"
 	cp "$MIGCTL" "$TEST_TMP/bin/migctl"
+	# libmig.so.0 goes along (migctl finds it beside itself); the simulator does not
+	[ -e "$(dirname "$MIGCTL")/libmig.so.0" ] && cp -L "$(dirname "$MIGCTL")/libmig.so.0" "$TEST_TMP/bin/"
 	expect_rc 1 "$TEST_TMP/bin/migctl" --sim list
 	expect_contains "$ERR" "--sim: no simulator next to this migctl"
 	expect_contains "$ERR" "build it with 'make'"

@@ -298,16 +298,17 @@ t_symlink_at_the_lock_or_journal_is_not_followed() {
 t_default_dir_of_a_user_is_private() {
 	need_root || return 0
 	chmod 711 "$TEST_TMP" # nobody may reach its own directory below
-	local home="$TEST_TMP/nobody" nb
+	local home="$TEST_TMP/nobody" nb bin
+	bin=$(others_bin) # the build may be where nobody cannot go
 	mkdir -p "$home/xdg" "$home/elsewhere"
 	chown -R nobody:nogroup "$home"
 	chmod 700 "$home/xdg"
 	nb=(setpriv --reuid=nobody --regid=nogroup --clear-groups env -u MIGCTL_LOCK -u MIGCTL_JOURNAL
 		MIGSIM_STATE="$home/state.json" XDG_RUNTIME_DIR="$home/xdg")
-	expect_rc 0 "${nb[@]}" "$MIGSIM" init A100-SXM4-40GB
-	expect_rc 0 "${nb[@]}" "$MIGCTL" --sim mode enable
+	expect_rc 0 "${nb[@]}" "$bin/migsim" init A100-SXM4-40GB
+	expect_rc 0 "${nb[@]}" "$bin/migctl" --sim mode enable
 	# created private, and used
-	expect_rc 0 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c two
+	expect_rc 0 "${nb[@]}" "$bin/migctl" --sim apply -f "$CFG" -c two
 	expect_contains "$OUT" "MIG configuration applied successfully"
 	expect_eq "$(stat -c '%a %U' "$home/xdg/migctl")" "700 nobody" "the default directory"
 	expect_eq "$(stat -c '%a %U' "$home/xdg/migctl/apply.lock")" "600 nobody" "the lock file"
@@ -315,22 +316,22 @@ t_default_dir_of_a_user_is_private() {
 	# refused: a symlink in its place, a directory others can write, one another user owns
 	rm -rf "$home/xdg/migctl"
 	ln -s "$home/elsewhere" "$home/xdg/migctl"
-	expect_rc 1 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c none --force
+	expect_rc 1 "${nb[@]}" "$bin/migctl" --sim apply -f "$CFG" -c none --force
 	expect_contains "$ERR" "refusing to keep the node lock in $home/xdg/migctl: it is a symbolic link"
 	expect_eq "$(ls -A "$home/elsewhere")" "" "the symlink's target"
 	rm -f "$home/xdg/migctl"
 	mkdir "$home/xdg/migctl"
 	chown nobody "$home/xdg/migctl"
 	chmod 777 "$home/xdg/migctl"
-	expect_rc 1 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c none --force
+	expect_rc 1 "${nb[@]}" "$bin/migctl" --sim apply -f "$CFG" -c none --force
 	expect_contains "$ERR" "refusing to keep the node lock in $home/xdg/migctl: group or others can write it"
 	chmod 755 "$home/xdg/migctl"
 	chown root "$home/xdg/migctl"
-	expect_rc 1 "${nb[@]}" "$MIGCTL" --sim apply -f "$CFG" -c none --force
+	expect_rc 1 "${nb[@]}" "$bin/migctl" --sim apply -f "$CFG" -c none --force
 	expect_contains "$ERR" "refusing to keep the node lock in $home/xdg/migctl: it is owned by another user"
 	expect_eq "$(ls -A "$home/xdg/migctl")" "" "the refused directory"
 	# nothing changed: the applies above that were refused would have destroyed both GIs
-	expect_rc 0 "${nb[@]}" "$MIGCTL" --sim assert -f "$CFG" -c two
+	expect_rc 0 "${nb[@]}" "$bin/migctl" --sim assert -f "$CFG" -c two
 }
 
 run_tests | awk -v m="$SKIP_MARK" '

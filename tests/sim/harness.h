@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../nvml/nvml_abi.h"
+#include "../tmp_tree.h"
 
 typedef nvmlReturn_t(migsimGetLastError_fn)(char *buf, unsigned int len);
 
@@ -64,6 +65,17 @@ static int migsim(const char *fmt, ...)
 	return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* Close the library and remove the state directory: the teardown, and setup when it fails
+ * (no test runs then, and nothing may stay behind). */
+static void harness_cleanup(void)
+{
+	if (lib)
+		dlclose(lib);
+	lib = NULL;
+	if (state_dir[0])
+		tmp_tree_remove(state_dir);
+}
+
 /* Group setup: private state in /tmp/<prefix>-XXXXXX, the library opened, every symbol resolved. */
 static int harness_setup(const char *prefix)
 {
@@ -85,6 +97,7 @@ static int harness_setup(const char *prefix)
 	lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		fprintf(stderr, "# dlopen %s: %s\n", lib_path, dlerror());
+		harness_cleanup();
 		return -1;
 	}
 	int missing = 0;
@@ -92,28 +105,17 @@ static int harness_setup(const char *prefix)
 	MIG_NVML_FUNCTIONS(NV_LOAD)
 #undef NV_LOAD
 	missing += load_symbol("nvmlErrorString", &nv.nvmlErrorString, sizeof(nv.nvmlErrorString)) != 0;
+	/* only the simulator has it: these tests change MIG state, never on a real GPU */
 	missing += load_symbol("migsimGetLastError", &nv.migsimGetLastError, sizeof(nv.migsimGetLastError)) != 0;
+	if (missing)
+		harness_cleanup();
 	return missing ? -1 : 0;
 }
 
 /* Group teardown: close the library and remove the state directory. */
 static int harness_teardown(void)
 {
-	if (lib)
-		dlclose(lib);
-	DIR *d = opendir(state_dir);
-	if (d) {
-		struct dirent *e;
-		char path[2 * PATH_MAX];
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", state_dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-		rmdir(state_dir);
-	}
+	harness_cleanup();
 	return 0;
 }
 

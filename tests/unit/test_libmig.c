@@ -14,6 +14,7 @@
 #include "../../include/mig.h"
 #include "../../lib/internal.h" /* the executor and its operations */
 #include "../../sim/store.h"
+#include "../sim_guard.h"
 
 static char state_path[256];
 
@@ -118,6 +119,78 @@ static void test_reads_gpus_profiles_and_instances(void **unused)
 	assert_int_equal(err.status, MIG_E_NOT_FOUND);
 	assert_int_equal(mig_ci_destroy(ctx, 0, 2, 0, &err), 0);
 	assert_int_equal(mig_gi_destroy(ctx, 0, 2, &err), 0);
+	mig_ctx_free(ctx);
+}
+
+/* mig_node_read_gpus: only the named GPUs, once each, in index order, with their NVML index;
+ * every selector form; the errors of mig_select_gpus, leaving nothing allocated. */
+static void test_read_selected_gpus(void **unused)
+{
+	(void)unused;
+	struct mig_error err;
+	machine("2xA100-SXM4-40GB,A30");
+	struct mig_ctx *ctx = open_ctx();
+	struct mig_node *whole = read_node(ctx), *node = NULL;
+	char sel[256];
+
+	snprintf(sel, sizeof(sel), "2,%s,0000:0F:00.0,2", whole->gpus[2].uuid);
+	assert_int_equal(mig_node_read_gpus(ctx, sel, MIG_READ_CAPACITY, &node, &err), 0);
+	assert_int_equal(node->ngpus, 2);
+	assert_int_equal(node->gpus[0].index, 1);
+	assert_int_equal(node->gpus[1].index, 2);
+	assert_string_equal(node->gpus[0].uuid, whole->gpus[1].uuid);
+	assert_string_equal(node->gpus[1].name, "NVIDIA A30");
+	assert_int_equal(node->gpus[1].nprofiles, whole->gpus[2].nprofiles);
+	assert_int_equal(node->gpus[1].profiles[0].nplacements, whole->gpus[2].profiles[0].nplacements);
+	mig_node_free(node);
+
+	/* one GPU costs what it costs on a node of its own, whichever GPU of the node it is */
+	unsigned long c0 = mig_ctx_nvml_calls(ctx);
+	assert_int_equal(mig_node_read_gpus(ctx, "0", MIG_READ_BASIC, &node, &err), 0);
+	unsigned long first = mig_ctx_nvml_calls(ctx) - c0;
+	mig_node_free(node);
+	c0 = mig_ctx_nvml_calls(ctx);
+	assert_int_equal(mig_node_read_gpus(ctx, "1", MIG_READ_BASIC, &node, &err), 0);
+	assert_int_equal(mig_ctx_nvml_calls(ctx) - c0, first);
+	assert_int_equal(node->ngpus, 1);
+	assert_int_equal(node->gpus[0].index, 1);
+	mig_node_free(node);
+
+	assert_int_equal(mig_node_read_gpus(ctx, "all", MIG_READ_BASIC, &node, &err), 0);
+	assert_int_equal(node->ngpus, 3);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(node->gpus[i].index, i);
+	mig_node_free(node);
+
+	const struct {
+		const char *sel;
+		enum mig_status status;
+		const char *msg;
+	} bad[] = {
+		{"3", MIG_E_NOT_FOUND, "no GPU 3: this node has 3 GPUs (0-2)"},
+		{"0,3", MIG_E_NOT_FOUND, "no GPU 3: this node has 3 GPUs (0-2)"},
+		{"GPU-00000000-0000-0000-0000-000000000000", MIG_E_NOT_FOUND, "no GPU has UUID GPU-00000000-0000-0000-0000-000000000000"},
+		{"MIG-00000000-0000-0000-0000-000000000000", MIG_E_NOT_FOUND, "no GPU has UUID MIG-00000000-0000-0000-0000-000000000000"},
+		{"00000000:99:00.0", MIG_E_NOT_FOUND, "no GPU at PCI bus id 00000000:99:00.0"},
+		{"0,,1", MIG_E_INVALID, "empty item in GPU selector '0,,1'"},
+		{"", MIG_E_INVALID, "empty GPU selector"},
+		{"gpu0", MIG_E_INVALID, NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		node = NULL;
+		assert_int_equal(mig_node_read_gpus(ctx, bad[i].sel, MIG_READ_BASIC, &node, &err), -1);
+		assert_null(node);
+		assert_int_equal(err.status, bad[i].status);
+		if (bad[i].msg)
+			assert_string_equal(err.msg, bad[i].msg);
+		/* the same words as selecting from a whole read */
+		bool picked[3];
+		struct mig_error whole_err;
+		assert_int_equal(mig_select_gpus(whole, bad[i].sel, picked, &whole_err), -1);
+		assert_string_equal(err.msg, whole_err.msg);
+	}
+	assert_int_equal(mig_node_read_gpus(ctx, NULL, MIG_READ_BASIC, &node, NULL), -1);
+	mig_node_free(whole);
 	mig_ctx_free(ctx);
 }
 
@@ -232,6 +305,9 @@ static void test_bad_state_fails_init_with_the_reason(void **unused)
 
 int main(void)
 {
+	/* these tests enable MIG and create instances: only ever on the simulator */
+	if (sim_guard_path("test_libmig", getenv("MIGSIM_LIB")))
+		return 1;
 	char dir[] = "/tmp/libmig-test-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
@@ -240,6 +316,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_gpus_profiles_and_instances),
 		cmocka_unit_test(test_selectors),
+		cmocka_unit_test(test_read_selected_gpus),
 		cmocka_unit_test(test_profile_lookup),
 		cmocka_unit_test(test_plan_apply_without_err),
 		cmocka_unit_test(test_bad_state_fails_init_with_the_reason),

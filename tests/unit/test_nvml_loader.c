@@ -35,21 +35,23 @@ static void test_loads_the_simulator_by_path(void **unused)
 	mig_nvml_close(n);
 }
 
-/* The library takes its NVML from its caller only: the tool's variable means nothing to it. */
-static void test_the_environment_does_not_choose_the_library(void **unused)
+/* libmig reads no environment: $MIGCTL_NVML_LIB is migctl's (tests/shell/test_migctl_errors.sh
+ * checks migctl honours it); NULL is the driver's library. Only opened, never called. */
+static void test_library_reads_no_environment(void **unused)
 {
 	(void)unused;
 	struct mig_nvml *n = NULL;
 	struct mig_error err;
-	const char *lib = getenv("MIGSIM_LIB");
-	if (!lib) {
-		fail_msg("MIGSIM_LIB is not set: run the tests with make test-only");
-		return;
+	setenv("MIGCTL_NVML_LIB", "/nonexistent/from-the-environment/libnvidia-ml.so.1", 1);
+	if (mig_nvml_open(&n, NULL, &err) == 0) {
+		/* a machine with NVIDIA's driver */
+		assert_string_equal(n->path, "libnvidia-ml.so.1");
+		mig_nvml_close(n);
+	} else {
+		assert_int_equal(err.status, MIG_E_LIBRARY);
+		assert_non_null(strstr(err.msg, "cannot load the NVML library libnvidia-ml.so.1 ("));
+		assert_null(strstr(err.msg, "from-the-environment"));
 	}
-	setenv("MIGCTL_NVML_LIB", "/nonexistent/from-the-environment.so", 1);
-	assert_int_equal(mig_nvml_open(&n, lib, &err), 0);
-	assert_string_equal(n->path, lib);
-	mig_nvml_close(n);
 	unsetenv("MIGCTL_NVML_LIB");
 }
 
@@ -82,7 +84,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loads_the_simulator_by_path),
-		cmocka_unit_test(test_the_environment_does_not_choose_the_library),
+		cmocka_unit_test(test_library_reads_no_environment),
 		cmocka_unit_test(test_missing_library_says_what_to_do),
 		cmocka_unit_test(test_a_library_that_is_not_nvml_is_refused),
 	};
