@@ -40,7 +40,7 @@ endif
 ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 
 # ---- the simulator ---------------------------------------------------------------
-SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c
+SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c sim/procfs.c
 SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/%.o)
 SIM_LIB := $(BUILD)/sim/libnvidia-ml.so.1
 MIGSIM := $(BUILD)/migsim
