@@ -74,12 +74,25 @@ int cli_fail_err(struct cli *c, const struct mig_error *err)
 	return emit_error(c, msg, err->nvml);
 }
 
+/* The context, with --root applied (issue 11). */
+static int new_ctx(struct cli *c, struct mig_error *err)
+{
+	if (mig_ctx_new(&c->ctx, c->nvml_lib, err))
+		return -1;
+	if (c->root && mig_ctx_set_root(c->ctx, c->root, err)) {
+		mig_ctx_free(c->ctx);
+		c->ctx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int cli_load(struct cli *c)
 {
 	struct mig_error err;
 	if (c->node)
 		return 0;
-	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err)) {
+	if (!c->ctx && new_ctx(c, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}
@@ -99,7 +112,7 @@ int cli_load(struct cli *c)
 int cli_require_admin(struct cli *c, unsigned int what)
 {
 	struct mig_error err;
-	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err)) {
+	if (!c->ctx && new_ctx(c, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}

@@ -25,6 +25,7 @@ struct mig_ctx {
 	struct mig_nvml *nvml;
 	unsigned long calls;
 	char driver_version[96];
+	char *root; /* issue 11: mig_ctx_set_root (lib/node/devnodes.c); NULL: "/" or the simulator's */
 };
 
 /* Call NVML function fn through ctx, counting it; a symbol the driver lacks answers

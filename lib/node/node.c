@@ -462,6 +462,10 @@ int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags
 			return -1;
 		}
 	}
+	if ((flags & MIG_READ_DEVNODES) && mig_node_read_devnodes(ctx, node, 0, err)) {
+		mig_node_free(node);
+		return -1;
+	}
 	*out = node;
 	return 0;
 }
@@ -476,8 +480,10 @@ void mig_node_free(struct mig_node *node)
 			free(g->profiles[p].placements);
 		free(g->profiles);
 		for (size_t k = 0; k < g->ngis; k++) {
-			for (size_t c = 0; c < g->gis[k].ncis; c++)
+			for (size_t c = 0; c < g->gis[k].ncis; c++) {
 				free(g->gis[k].cis[c].procs);
+				free(g->gis[k].cis[c].devnodes);
+			}
 			free(g->gis[k].cis);
 			free(g->gis[k].ci_profiles);
 		}
@@ -487,5 +493,6 @@ void mig_node_free(struct mig_node *node)
 		free(g->proc_ci);
 	}
 	free(node->gpus);
+	free(node->devnodes);
 	free(node);
 }
