@@ -246,12 +246,13 @@ static unsigned int access_mode(const char *root, unsigned int gpu_minor, unsign
 /* mknod a missing capability node, as nvidia-modprobe -f does. */
 static int make_cap(const char *root, struct mig_devnode *d, struct mig_error *err)
 {
-	char full[PATH_MAX], dir[PATH_MAX];
+	char full[PATH_MAX], dir[PATH_MAX], dev[PATH_MAX];
 	if (d->exists)
 		return 0;
-	if (under_root(root, d->path, full, sizeof(full)) || under_root(root, "/dev/nvidia-caps", dir, sizeof(dir)))
+	if (under_root(root, d->path, full, sizeof(full)) || under_root(root, "/dev/nvidia-caps", dir, sizeof(dir)) ||
+	    under_root(root, "/dev", dev, sizeof(dev)))
 		return mig_error_set(err, MIG_E_INVALID, "root %s is too long", root);
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+	if ((mkdir(dev, 0755) != 0 && errno != EEXIST) || (mkdir(dir, 0755) != 0 && errno != EEXIST))
 		return mig_error_set(err, errno == EACCES || errno == EPERM ? MIG_E_PERMISSION : MIG_E_INVALID,
 				     "cannot create %s: %s", dir, strerror(errno));
 	struct stat sb;
