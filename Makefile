@@ -178,6 +178,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/migctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/migctl.8
 	install -m 0644 man/migctl-config.5 $(DESTDIR)$(PREFIX)/share/man/man5/migctl-config.5
+	install -m 0644 man/migctl.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/migctl.conf.5
 	install -m 0644 man/migsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/migsim.1
 
 install-systemd: install

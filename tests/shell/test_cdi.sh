@@ -433,4 +433,21 @@ nvidia-ctk-path = $TEST_TMP/not-installed"
 	expect_eq "$ERR" "" "stderr without nvidia-ctk"
 }
 
+t_conf_page_documents_every_key() {
+	local page="$HERE/../../man/migctl.conf.5" src="$HERE/../../lib/notify/settings.c"
+	if command -v groff >/dev/null 2>&1; then
+		local w
+		w=$(LC_ALL=C.UTF-8 groff -man -ww -z "$page" 2>&1)
+		expect_eq "$w" "" "groff warnings in migctl.conf.5"
+	else
+		echo "# groff missing: migctl.conf.5 formatting not checked"
+	fi
+	local keys k
+	keys=$(sed -n 's/^\tKEY("\([a-z-]*\)".*/\1/p' "$src")
+	[ -n "$keys" ] || fail "no keys found in $src"
+	for k in $keys; do
+		grep -qxF ".B ${k//-/\\-}" "$page" || fail "migctl.conf.5 does not document '$k'"
+	done
+}
+
 run_tests
