@@ -373,6 +373,7 @@ import sys, yaml
 print(" ".join(sorted(d["name"] for d in yaml.safe_load(open(sys.argv[1]))["devices"] if d["name"].startswith("MIG-"))))' \
 		"$TEST_TMP/run-cdi/nvidia.com-mig.yaml")
 	expect_eq "$inspec" "$live" "MIG devices in the spec after the kill"
+	[ "$(echo "$live" | wc -w)" -lt 7 ] || fail "the killed apply destroyed nothing: not killed in the middle"
 	mc 0 apply -f "$EXAMPLES/a100-40gb.yaml" -c all-3g.20gb
 	expect_eq "$(spec_names)" "0:0 0:1" "after finishing the apply"
 }
