@@ -168,6 +168,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BUILD)/bench/status_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 	$(Q)$(BUILD)/bench/apply_bench $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200)
+	$(Q)$(BUILD)/bench/cdi_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl $(DESTDIR)$(PREFIX)/share/man/man8 \

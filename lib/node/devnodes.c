@@ -313,6 +313,11 @@ int mig_node_read_devnodes(struct mig_ctx *ctx, struct mig_node *node, unsigned 
 		struct mig_gpu *g = &node->gpus[i];
 		nvmlDevice_t dev = NULL;
 		unsigned int minor;
+		if (g->minor_known) { /* read with the node (MIG_READ_DEVNODES) */
+			if (g->minor > max_minor)
+				max_minor = g->minor;
+			continue;
+		}
 		nvmlReturn_t rc = NVML_CALL(ctx, nvmlDeviceGetHandleByIndex_v2, g->index, &dev);
 		if (rc == NVML_SUCCESS)
 			rc = NVML_CALL(ctx, nvmlDeviceGetMinorNumber, dev, &minor);

@@ -397,6 +397,9 @@ static int read_gpu(struct mig_ctx *ctx, unsigned int index, struct mig_gpu *g, 
 	g->pci_subsystem_id = pci.pciSubSystemId;
 	if (NVML_CALL(ctx, nvmlDeviceGetMemoryInfo, dev, &mem) == NVML_SUCCESS)
 		g->memory_mib = mem.total >> 20;
+	/* issue 11: the N of /dev/nvidiaN, for the device nodes (lib/node/devnodes.c) */
+	if ((flags & MIG_READ_DEVNODES) && NVML_CALL(ctx, nvmlDeviceGetMinorNumber, dev, &g->minor) == NVML_SUCCESS)
+		g->minor_known = true;
 
 	rc = NVML_CALL(ctx, nvmlDeviceGetMigMode, dev, &cur, &pend);
 	if (rc != NVML_SUCCESS) {

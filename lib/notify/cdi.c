@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -600,7 +602,10 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 				     "--output a directory you can write",
 				     dir, strerror(e));
 	}
-	bool ok = fchmod(fd, 0644) == 0 && write_all(fd, text, len) == 0 && fsync(fd) == 0;
+	/* fsync only where it buys something: /var/run/cdi is a tmpfs, gone at power loss anyway */
+	struct statfs fs;
+	bool durable = !(fstatfs(dfd, &fs) == 0 && fs.f_type == TMPFS_MAGIC);
+	bool ok = fchmod(fd, 0644) == 0 && write_all(fd, text, len) == 0 && (!durable || fsync(fd) == 0);
 	int e = errno;
 	ok = close(fd) == 0 && ok;
 	if (ok && renameat(dfd, tmp, dfd, file) != 0) {
@@ -613,7 +618,8 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 		return mig_error_set(err, MIG_E_INVALID, "cannot write the CDI spec %s/%s: %s; nothing written", dir, file,
 				     strerror(e));
 	}
-	fsync(dfd);
+	if (durable)
+		fsync(dfd);
 	close(dfd);
 	if (written)
 		snprintf(written, written_len, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", file);
