@@ -208,7 +208,7 @@ static int driver_mounts(const char *driver_root, json_t *mounts, struct mig_err
 		DIR *dh = opendir(dir);
 		if (!dh)
 			continue;
-		char *names[256];
+		char *names[256] = {NULL};
 		size_t n = 0;
 		const struct dirent *e;
 		while ((e = readdir(dh)) != NULL && n < 256)

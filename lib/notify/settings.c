@@ -144,11 +144,10 @@ int mig_settings_parse(const char *text, size_t len, const char *file, struct mi
 						     file, line, vcol, value);
 			break;
 		case K_PATH:
-			if (value[0] != '/')
+		case K_NAME:
+			if (k->kind == K_PATH && value[0] != '/' && value[0] != '\0')
 				return mig_error_set(err, MIG_E_INVALID, "%s:%u:%u: %s = '%s': expected an absolute path", file,
 						     line, vcol, k->name, value);
-			/* fall through */
-		case K_NAME:
 			if (value[0] == '\0')
 				return mig_error_set(err, MIG_E_INVALID, "%s:%u:%u: %s has no value", file, line, vcol, k->name);
 			if (strlen(value) >= k->size)
