@@ -271,10 +271,15 @@ void cli_consumers_after(struct cli *c)
 	struct mig_error err;
 	bool found;
 	const char *path = getenv("MIGCTL_CONF");
-	if (!path || !*path)
-		path = MIG_SETTINGS_PATH;
 	if (!c->ctx)
 		return; /* the command never reached NVML: nothing can have changed */
+	if (!path || !*path) {
+		/* the node's own configuration names the node's own specs: a simulated node must
+		 * not rewrite them (tests set MIGCTL_CONF) */
+		if (mig_ctx_simulated(c->ctx))
+			return;
+		path = MIG_SETTINGS_PATH;
+	}
 	mig_error_reset(&err);
 	if (read_settings(path, &s, &err, &found)) {
 		fprintf(stderr, "migctl: warning: %s; CDI specs not refreshed\n", err.msg);

@@ -511,6 +511,9 @@ struct mig_node_devnodes {
 int mig_ctx_set_root(struct mig_ctx *ctx, const char *root, struct mig_error *err);
 /* The root device nodes are read under (never NULL). */
 const char *mig_ctx_root(struct mig_ctx *ctx);
+/* Is the loaded NVML migctl's simulator (it exports migsimGetRoot)? Callers use it to keep a
+ * simulated node away from the real node's files (e.g. its CDI specs). */
+bool mig_ctx_simulated(const struct mig_ctx *ctx);
 
 enum mig_devnodes_flags {
 	MIG_DEVNODES_CREATE = 1, /* mknod missing /dev/nvidia-caps/nvidia-cap<N>, as nvidia-modprobe */

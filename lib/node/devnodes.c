@@ -67,6 +67,11 @@ const char *mig_ctx_root(struct mig_ctx *ctx)
 	return "/";
 }
 
+bool mig_ctx_simulated(const struct mig_ctx *ctx)
+{
+	return ctx->nvml->dl && dlsym(ctx->nvml->dl, "migsimGetRoot") != NULL;
+}
+
 /* root + path ("/dev/x"), with no double slash for the root "/". */
 static int under_root(const char *root, const char *path, char *out, size_t len)
 {

@@ -71,8 +71,10 @@ int mig_settings_parse(const char *text, size_t len, const char *file, struct mi
 		size_t end = pos;
 		if (pos < len)
 			pos++;
-		if (memchr(text + start, '\0', end - start))
-			return mig_error_set(err, MIG_E_INVALID, "%s:%u: a NUL byte; the file must be text", file, line);
+		const char *nul = memchr(text + start, '\0', end - start);
+		if (nul)
+			return mig_error_set(err, MIG_E_INVALID, "%s:%u:%u: a NUL byte; the file must be text", file, line,
+					     (unsigned int)(nul - (text + start) + 1));
 		size_t i = start;
 		while (i < end && (text[i] == ' ' || text[i] == '\t'))
 			i++;
