@@ -340,6 +340,7 @@ t_spec_follows_create_destroy_and_failures() {
 	echo garbage >"$TEST_TMP/run-cdi/nvidia.com-mig.yaml"
 	mc 0 list
 	expect_contains "$(cat "$TEST_TMP/run-cdi/nvidia.com-mig.yaml")" "cdiVersion"
+	export MIGCTL_CONF="$TEST_TMP/none.conf"
 }
 
 t_spec_follows_apply_and_repairs_after_kill() {
@@ -376,6 +377,24 @@ print(" ".join(sorted(d["name"] for d in yaml.safe_load(open(sys.argv[1]))["devi
 	[ "$(echo "$live" | wc -w)" -lt 7 ] || fail "the killed apply destroyed nothing: not killed in the middle"
 	mc 0 apply -f "$EXAMPLES/a100-40gb.yaml" -c all-3g.20gb
 	expect_eq "$(spec_names)" "0:0 0:1" "after finishing the apply"
+	export MIGCTL_CONF="$TEST_TMP/none.conf"
+}
+
+t_stale_spec_removed_when_it_cannot_be_rebuilt() {
+	setup_two
+	write_conf
+	mc 0 list
+	[ -f "$TEST_TMP/run-cdi/nvidia.com-mig.yaml" ] || fail "no spec"
+	rm "$ROOT/proc/driver/nvidia-caps/mig-minors"
+	mkdir "$ROOT/proc/driver/nvidia-caps/mig-minors"
+	mc 0 -i 0 destroy --gi 7
+	expect_contains "$ERR" "migctl: warning: keeping consumers current ($TEST_TMP/migctl.conf): cannot tell the device nodes"
+	expect_contains "$ERR" "removed the stale CDI spec $TEST_TMP/run-cdi/nvidia.com-mig.yaml"
+	[ -e "$TEST_TMP/run-cdi/nvidia.com-mig.yaml" ] && fail "a spec that may name gone devices stays"
+	rmdir "$ROOT/proc/driver/nvidia-caps/mig-minors"
+	mc 0 list # the simulator refills its table; the next command writes the spec again
+	expect_eq "$(spec_names)" "0:0" "after the table is back"
+	export MIGCTL_CONF="$TEST_TMP/none.conf"
 }
 
 t_config_file_errors() {
@@ -432,6 +451,7 @@ nvidia-ctk-output = $TEST_TMP/run-cdi/nvidia.yaml"
 nvidia-ctk-path = $TEST_TMP/not-installed"
 	mc 0 create 1g.5gb -C
 	expect_eq "$ERR" "" "stderr without nvidia-ctk"
+	export MIGCTL_CONF="$TEST_TMP/none.conf"
 }
 
 t_conf_page_documents_every_key() {
