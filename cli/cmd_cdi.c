@@ -182,6 +182,8 @@ static int cdi_generate(struct cli *c, struct cdi_args *a)
 	}
 	if (mig_cdi_write(out, &a->opt, text, len, written, sizeof(written), &err)) {
 		free(text);
+		if (err.status == MIG_E_PERMISSION) /* the library names no flag: say which one */
+			return cli_fail(c, "%s (--output PATH)", err.msg);
 		return cli_fail_err(c, &err);
 	}
 	free(text);

@@ -556,8 +556,8 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 			return mig_error_set(err, MIG_E_INVALID, "cannot inspect %s: %s", dir, strerror(errno));
 		if (mkdir(dir, 0755) != 0)
 			return mig_error_set(err, errno == EACCES || errno == EPERM ? MIG_E_PERMISSION : MIG_E_INVALID,
-					     "cannot create the CDI directory %s: %s; create it (as root) or give --output "
-					     "a directory you can write",
+					     "cannot create the CDI directory %s: %s; create it (as root) or write the "
+					     "spec to a directory you can write",
 					     dir, strerror(errno));
 		if (lstat(dir, &sb) != 0)
 			return mig_error_set(err, MIG_E_INVALID, "cannot inspect %s: %s", dir, strerror(errno));
@@ -566,16 +566,16 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 	if (S_ISLNK(sb.st_mode) && sb.st_uid != me && sb.st_uid != 0)
 		return mig_error_set(err, MIG_E_PERMISSION,
 				     "the CDI directory %s is a symbolic link owned by user %u (neither you nor root): "
-				     "refusing to follow it, nothing written; remove the link or give --output a "
-				     "directory of your own",
+				     "refusing to follow it, nothing written; remove the link or write the spec "
+				     "to a directory of your own",
 				     dir, (unsigned int)sb.st_uid);
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return mig_error_set(err, MIG_E_INVALID, "%s is not a directory; give --output a directory or a file in one",
+		return mig_error_set(err, MIG_E_INVALID, "%s is not a directory; write the spec to a directory, or to a file in one",
 				     dir);
 	if (sb.st_uid != me && sb.st_uid != 0)
 		return mig_error_set(err, MIG_E_PERMISSION,
 				     "the CDI directory %s belongs to user %u (neither you nor root), who could swap the spec; "
-				     "nothing written; give --output a directory of your own",
+				     "nothing written; write the spec to a directory of your own",
 				     dir, (unsigned int)sb.st_uid);
 	if ((sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX))
 		return mig_error_set(err, MIG_E_PERMISSION,
@@ -598,8 +598,8 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 		int e = errno;
 		close(dfd);
 		return mig_error_set(err, e == EACCES || e == EPERM || e == EROFS ? MIG_E_PERMISSION : MIG_E_INVALID,
-				     "cannot write to the CDI directory %s: %s; nothing written; run as root or give "
-				     "--output a directory you can write",
+				     "cannot write to the CDI directory %s: %s; nothing written; run as root or write "
+				     "the spec to a directory you can write",
 				     dir, strerror(e));
 	}
 	/* fsync only where it buys something: /var/run/cdi is a tmpfs, gone at power loss anyway */

@@ -291,6 +291,7 @@ t_error_cdi_dir_not_writable() {
 	"${as[@]}" "$MIGCTL" --sim create 1g.5gb -C >/dev/null 2>&1
 	expect_rc 1 "${as[@]}" "$MIGCTL" --sim cdi generate --output "$TEST_TMP/rootonly/"
 	expect_contains "$ERR" "cannot write to the CDI directory $TEST_TMP/rootonly: Permission denied"
+	expect_contains "$ERR" "(--output PATH)"
 	expect_contains "$ERR" "nothing written"
 	expect_eq "$(ls -A "$TEST_TMP/rootonly" | wc -l)" "0" "files left"
 	expect_rc 0 "${as[@]}" "$MIGCTL" --sim cdi generate --output "$home/cdi/"
