@@ -50,7 +50,7 @@ endif
 ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
 
 # ---- the simulator ---------------------------------------------------------------
-SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c
+SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c sim/procfs.c
 SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/%.o)
 SIM_LIB := $(BUILD)/sim/libnvidia-ml.so.1
 MIGSIM := $(BUILD)/migsim
@@ -208,6 +208,7 @@ bench: deps
 	$(Q)$(BUILD)/bench/status_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 	$(Q)$(BUILD)/bench/apply_bench $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200)
 	$(Q)$(BUILD)/bench/churn_bench
+	$(Q)$(BUILD)/bench/cdi_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libmig (shared, its links, static),
 # mig.h, mig.pc, the man pages, the simulator's library, and the boot unit (disabled; the
@@ -227,6 +228,7 @@ install: all
 	install -m 0644 $(SIM_LIB) $(DESTDIR)$(LIBDIR)/migctl/libnvidia-ml.so.1
 	install -m 0644 man/migctl.8 $(DESTDIR)$(MANDIR)/man8/migctl.8
 	install -m 0644 man/migctl-config.5 $(DESTDIR)$(MANDIR)/man5/migctl-config.5
+	install -m 0644 man/migctl.conf.5 $(DESTDIR)$(MANDIR)/man5/migctl.conf.5
 	install -m 0644 man/migsim.1 $(DESTDIR)$(MANDIR)/man1/migsim.1
 	install -m 0644 man/libmig.3 $(DESTDIR)$(MANDIR)/man3/libmig.3
 	sed 's|/usr/local/bin/migctl|$(BINDIR)/migctl|' deploy/systemd/migctl.service \

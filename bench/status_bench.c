@@ -74,7 +74,7 @@ static void build_node(const char *state, unsigned int ngpus)
  * The calls an NVML client must make to print status for this node, knowing nothing in
  * advance and asking each question once:
  *   init, driver version, device count, shutdown                                     4
- *   per GPU: handle, name, UUID, PCI, memory, MIG mode                              6
+ *   per GPU: handle, name, UUID, PCI, memory, MIG mode, device minor (device nodes)   7
  *            GI profile indices 0..COUNT-1 (NVML has no list; unsupported ones
  *            answer NOT_SUPPORTED)                                                   18
  *            one placement query for the slice picture's width                       1
@@ -92,7 +92,7 @@ static unsigned long minimum_calls(const struct mig_node *node)
 	for (size_t i = 0; i < node->ngpus; i++) {
 		const struct mig_gpu *g = &node->gpus[i];
 		size_t devices = 0;
-		n += 6 + NVML_GPU_INSTANCE_PROFILE_COUNT + 1 + g->nprofiles;
+		n += 7 + NVML_GPU_INSTANCE_PROFILE_COUNT + 1 + g->nprofiles;
 		for (size_t k = 0; k < g->ngis; k++) {
 			bool first_of_profile = true;
 			for (size_t j = 0; j < k; j++)
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < runs; i++) {
 		struct mig_node *node;
 		unsigned long c0 = mig_ctx_nvml_calls(ctx);
-		if (mig_node_read(ctx, &node, MIG_READ_BASIC, &err))
+		if (mig_node_read(ctx, &node, MIG_READ_DEVNODES, &err)) /* what status reads */
 			die("mig_node_read", err.msg);
 		lib_calls = mig_ctx_nvml_calls(ctx) - c0;
 		if (i == 0) {

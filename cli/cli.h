@@ -30,6 +30,9 @@ struct cli {
 	 * cli_load then reads only the GPUs -i names (mig_node_read_gpus), and node->gpus holds
 	 * just those (all selected) */
 	bool read_selected_only;
+	const char *root;        /* --root: device nodes and /proc read under it (issue 11) */
+	struct mig_settings *settings; /* the consumers kept current (cli_consumers_watch) */
+	bool consumers_refreshed;      /* a change refreshed them already */
 };
 
 /* The command line once the global options are taken out: the command and its arguments. */
@@ -107,6 +110,19 @@ int cmd_plan(struct cli *c, int argc, char **argv);
 int cmd_apply(struct cli *c, int argc, char **argv);
 int cmd_assert(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
+
+/* ---- issue 11: device nodes, CDI, consumers kept current (cli/cmd_cdi.c) ---- */
+int cmd_cdi(struct cli *c, int argc, char **argv);
+/* JSON of one MIG device's nodes (null when unknown) and of the node's (control nodes, majors). */
+json_t *cli_ci_devnodes_json(const struct mig_ci *ci);
+json_t *cli_node_devnodes_json(const struct mig_node *node);
+/* After every command: bring the consumers /etc/migctl/migctl.conf (or $MIGCTL_CONF) names up
+ * to date with the node as it now is; repairs what an interrupted change left. Prints a
+ * warning when it cannot; never changes the command's exit code. */
+void cli_consumers_after(struct cli *c);
+/* Keep the configured consumers (CDI specs, nvidia-ctk) current from the transaction's
+ * after-change event; 0, or -1 (printed). */
+int cli_consumers_watch(struct cli *c);
 
 /* Shared by create and the nvidia-smi spelling: create GIs (with -C their default CIs)
  * from a comma list of profiles on every selected GPU; nvidia_smi_words picks the wording. */

@@ -16,9 +16,22 @@ static json_t *node_json(struct cli *c)
 {
 	json_t *gpus = json_array();
 	for (size_t i = 0; i < c->node->ngpus; i++)
-		if (c->selected[i])
-			json_array_append_new(gpus, cli_gpu_json(&c->node->gpus[i], true));
-	return json_pack("{s:s, s:o}", "driver_version", mig_ctx_driver_version(c->ctx), "gpus", gpus);
+		if (c->selected[i]) {
+			const struct mig_gpu *g = &c->node->gpus[i];
+			json_t *go = cli_gpu_json(g, true);
+			/* issue 11: the device minor and each MIG device's nodes */
+			json_object_set_new(go, "minor", g->minor_known ? json_integer(g->minor) : json_null());
+			json_t *gis = json_object_get(go, "gpu_instances");
+			for (size_t k = 0; k < g->ngis && k < json_array_size(gis); k++) {
+				json_t *cis = json_object_get(json_array_get(gis, k), "compute_instances");
+				for (size_t j = 0; j < g->gis[k].ncis && j < json_array_size(cis); j++)
+					json_object_set_new(json_array_get(cis, j), "device_nodes",
+							    cli_ci_devnodes_json(&g->gis[k].cis[j]));
+			}
+			json_array_append_new(gpus, go);
+		}
+	return json_pack("{s:s, s:o, s:o}", "driver_version", mig_ctx_driver_version(c->ctx), "gpus", gpus,
+			 "device_nodes", cli_node_devnodes_json(c->node));
 }
 
 /* MIG devices in NVML's index order. */
@@ -41,6 +54,7 @@ static int load_or_print_json(struct cli *c, const char *cmd, int argc, char **a
 	if (r)
 		return r;
 	c->read_selected_only = true; /* both name GPUs by .index */
+	c->read_flags |= MIG_READ_DEVNODES; /* issue 11 */
 	if (cli_load(c))
 		return EXIT_FAIL;
 	if (!c->json)
@@ -100,6 +114,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if (r >= 0)
 		return r;
 	bool first = true;
+	if (c->node->devnodes && !c->node->devnodes->known) /* issue 11 */
+		printf("device nodes unknown: %s\n\n", c->node->devnodes->error);
 	for (size_t i = 0; i < c->node->ngpus; i++) {
 		const struct mig_gpu *g = &c->node->gpus[i];
 		if (!c->selected[i])
@@ -138,6 +154,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
 					printf("  %-3s %-16s %3s %-9s  ", "", "", "", "");
 				printf("%-3u %-18s %3u %-9s %4u %10s  %s\n", ci->id, ci->profile, ci->profile_id, cpl, ci->sms,
 				       mem, ci->uuid);
+				if (ci->devnodes) /* issue 11 */
+					printf("        device nodes: %s (%u:%u), %s (%u:%u), %s (%u:%u)\n", ci->devnodes->gpu.path,
+					       ci->devnodes->gpu.major, ci->devnodes->gpu.minor, ci->devnodes->gi_cap.path,
+					       ci->devnodes->gi_cap.major, ci->devnodes->gi_cap.minor, ci->devnodes->ci_cap.path,
+					       ci->devnodes->ci_cap.major, ci->devnodes->ci_cap.minor);
 				print_processes(ci->procs, ci->nprocs, "        ");
 			}
 		}

@@ -80,12 +80,25 @@ int cli_fail_err(struct cli *c, const struct mig_error *err)
 	return emit_error(c, msg, err->nvml);
 }
 
+/* The context, with --root applied (issue 11). */
+static int new_ctx(struct cli *c, struct mig_error *err)
+{
+	if (mig_ctx_new(&c->ctx, c->nvml_lib, err))
+		return -1;
+	if (c->root && mig_ctx_set_root(c->ctx, c->root, err)) {
+		mig_ctx_free(c->ctx);
+		c->ctx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int cli_load(struct cli *c)
 {
 	struct mig_error err;
 	if (c->node)
 		return 0;
-	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err)) {
+	if (!c->ctx && new_ctx(c, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}
@@ -113,7 +126,7 @@ int cli_load(struct cli *c)
 int cli_require_admin(struct cli *c, unsigned int what)
 {
 	struct mig_error err;
-	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err)) {
+	if (!c->ctx && new_ctx(c, &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}
@@ -176,8 +189,10 @@ int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const 
 		.arg = c,
 		.journal_info = c->journal_info,
 	};
-	if (!c->ctx && mig_ctx_new(&c->ctx, c->nvml_lib, &err))
+	if (!c->ctx && new_ctx(c, &err))
 		return cli_fail_err(c, &err), -1;
+	if (cli_consumers_watch(c))
+		return -1;
 	if (mig_txn_begin(c->ctx, &o, out, &err)) {
 		if (err.status == MIG_E_LOCKED) {
 			char msg[MIG_ERROR_MSG_MAX + 64];

@@ -45,6 +45,8 @@ static const struct command {
 	{"assert", cmd_assert, "-f FILE [-c CONFIG]",
 	 "exit 0 when the GPUs match the config, 4 when they differ (printing how)"},
 	{"export", cmd_export, "[--placements]", "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
+	{"cdi", cmd_cdi, "generate [--output PATH] [--format yaml|json] [--vendor V] [--class C] [--driver-root DIR] [--mknod] | list",
+	 "write a CDI spec of the MIG devices and GPUs (for podman, containerd, CRI-O), or list its names"},
 	{"help", cmd_help, "", "this text"},
 };
 
@@ -62,6 +64,7 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 	       "  -i, --gpu SELECTOR  GPUs to act on: an index, a list (0,2), all, a GPU UUID or a PCI bus id\n"
 	       "  --nvml-lib PATH     the NVML library to load (default libnvidia-ml.so.1, or $MIGCTL_NVML_LIB)\n"
 	       "  --sim[=GPUS]        use the simulator built or installed with migctl (GPUS as in MIGSIM_GPUS)\n"
+	       "  --root DIR          read device nodes and /proc under DIR instead of / (default: the simulator's root)\n"
 	       "  -v, --verbose       say which NVML library was loaded and how many calls were made\n"
 	       "\nExit status: 0 ok, 1 failure (nothing changed unless said), 2 usage error,\n"
 	       "3 a MIG mode change is pending (GPU in use, or reset required), 4 assert: the GPUs differ.\n");
@@ -153,6 +156,11 @@ int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line)
 			if (!a[11])
 				return cli_usage("--nvml-lib= needs the path of libnvidia-ml.so.1");
 			c->nvml_lib = a + 11;
+		} else if (strcmp(a, "--root") == 0 || strncmp(a, "--root=", 7) == 0) {
+			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!v || !*v)
+				return cli_usage("--root needs a directory (device nodes and /proc are read under it)");
+			c->root = v;
 		} else if (strcmp(a, "--sim") == 0) {
 			line->sim = true;
 		} else if (strncmp(a, "--sim=", 6) == 0) {
@@ -190,6 +198,7 @@ int cli_run(struct cli *c, struct cli_line *line)
 		else
 			ret = cli_usage("unknown command '%s'", rest[0]);
 	}
+	cli_consumers_after(c); /* issue 11: keep CDI specs current after every command */
 	if (line->sim)
 		warn_sim_mismatch(c);
 	if (c->verbose && c->ctx)
@@ -201,6 +210,9 @@ int cli_run(struct cli *c, struct cli_line *line)
 void cli_free(struct cli *c)
 {
 	free(c->selected);
+	free(c->settings);
+	c->settings = NULL;
+	c->consumers_refreshed = false;
 	if (!c->node_borrowed)
 		mig_node_free(c->node);
 	c->node_borrowed = false;

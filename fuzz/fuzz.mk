@@ -6,7 +6,7 @@
 #   make fuzz-merge   the same, then merges what it found that is new back into fuzz/corpus/
 #   FUZZ_TARGETS=cli  only some targets; FUZZ_FLAGS=...  more libFuzzer flags
 
-FUZZ_TARGETS ?= config profile_name cli sim_state
+FUZZ_TARGETS ?= config profile_name cli sim_state settings
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS ?=
@@ -16,7 +16,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CLI_OBJ = $(filter-out $(BUILD)/cli/migctl.o,$(CLI_OBJ))
 
 # ---- replaying the seeds as ordinary tests (project compiler and flags) ----------------
-FUZZ_ALL := config profile_name cli sim_state
+FUZZ_ALL := config profile_name cli sim_state settings
 FUZZ_REPLAY_BIN := $(FUZZ_ALL:%=$(BUILD)/tests/fuzz/replay_%)
 ALL_BINS += $(FUZZ_REPLAY_BIN)
 

@@ -9,7 +9,9 @@
  * command parses its own options, so they are fuzzed by running it.
  *
  * Kept hermetic: the value of -k/--hooks-file is replaced by a missing file (hooks run
- * programs), apply --reset-pending runs "true", standard input is /dev/null.
+ * programs), apply --reset-pending runs "true", standard input is /dev/null; --output and
+ * --root name directories in the private one (a line with "cdi" and "generate" gets --output there, as
+ * cdi generate writes /var/run/cdi by default), and MIGCTL_CONF a missing file.
  *
  * Checked: no crash, leak or sanitizer report; an exit status of 0 to 4; a failure (1) or
  * usage error (2) says why on stderr ("migctl: ..."), and with --json a failure also writes
@@ -38,6 +40,8 @@ void __sanitizer_set_report_fd(void *fd) __attribute__((weak));
 
 static char dir[64] = "/tmp/migctl-fuzz-cli.XXXXXX";
 static char state_path[PATH_MAX], lock_path[PATH_MAX], journal_path[PATH_MAX], hooks_path[PATH_MAX];
+static char cdi_dir[PATH_MAX], cdi_opt[PATH_MAX + 16], root_dir[PATH_MAX], root_opt[PATH_MAX + 16],
+	conf_path[PATH_MAX];
 static char sim_lib[PATH_MAX + 64];
 static char *state_text;
 static int devnull = -1, capture = -1, capture_out = -1;
@@ -48,6 +52,7 @@ static void die(const char *what)
 	abort();
 }
 
+/* Everything under dir: the state, lock and journal, the simulator's root, CDI specs. */
 static void remove_dir(void)
 {
 	if (!strstr(dir, "XXXXXX")) /* mkdtemp made it */
@@ -120,6 +125,11 @@ static void setup(void)
 	snprintf(lock_path, sizeof(lock_path), "%s/apply.lock", dir);
 	snprintf(journal_path, sizeof(journal_path), "%s/journal.json", dir);
 	snprintf(hooks_path, sizeof(hooks_path), "%s/no-such-hooks.yaml", dir);
+	snprintf(cdi_dir, sizeof(cdi_dir), "%s/cdi/", dir);
+	snprintf(cdi_opt, sizeof(cdi_opt), "--output=%s", cdi_dir);
+	snprintf(root_dir, sizeof(root_dir), "%s/root", dir);
+	snprintf(root_opt, sizeof(root_opt), "--root=%s", root_dir);
+	snprintf(conf_path, sizeof(conf_path), "%s/no-such-migctl.conf", dir);
 	atexit(remove_dir);
 	if (!find_sim_lib())
 		die("no simulator: set MIGSIM_LIB to build/sim/libnvidia-ml.so.1");
@@ -136,6 +146,7 @@ static void setup(void)
 	setenv("MIGCTL_JOURNAL", journal_path, 1);
 	setenv("MIGCTL_RESET_COMMAND", "true", 1);
 	setenv("MIGSIM_QUIET", "1", 1);
+	setenv("MIGCTL_CONF", conf_path, 1);
 	state_text = initial_state();
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	capture = memfd_create("fuzz_cli-stderr", MFD_CLOEXEC);
@@ -230,7 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 
 	/* argv: "migctl", then the input's NUL-separated words (a trailing NUL ends the last) */
-	char *buf = malloc(size + 1), *argv[MAX_ARGS + 2];
+	char *buf = malloc(size + 1), *argv[MAX_ARGS + 4];
 	int argc = 0;
 	if (!buf)
 		return 0;
@@ -242,9 +253,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += strlen(buf + i) + 1;
 	}
 	argv[argc] = NULL;
-	for (int i = 1; i + 1 < argc; i++)
+	bool cdi = false, generate = false;
+	for (int i = 1; i < argc; i++) {
+		cdi |= strcmp(argv[i], "cdi") == 0;
+		generate |= strcmp(argv[i], "generate") == 0;
+		/* files a command writes or makes nodes in stay in the private directory */
+		if (strncmp(argv[i], "--output=", 9) == 0)
+			argv[i] = cdi_opt;
+		else if (strncmp(argv[i], "--root=", 7) == 0)
+			argv[i] = root_opt;
+		if (i + 1 >= argc)
+			continue;
 		if (strcmp(argv[i], "-k") == 0 || strcmp(argv[i], "--hooks-file") == 0)
 			argv[++i] = hooks_path;
+		else if (strcmp(argv[i], "--output") == 0)
+			argv[++i] = cdi_dir;
+		else if (strcmp(argv[i], "--root") == 0)
+			argv[++i] = root_dir;
+	}
+	if (cdi && generate) { /* cdi generate's default is /var/run/cdi */
+		argv[argc++] = "--output";
+		argv[argc++] = cdi_dir;
+		argv[argc] = NULL;
+	}
 
 	reset_node();
 	int fd_before = lowest_free_fd();

@@ -179,6 +179,8 @@ struct mig_ci {
 	unsigned long long memory_mib;
 	struct mig_process *procs;
 	size_t nprocs;
+	/* issue 11: this MIG device's nodes (see "device nodes" at the end); NULL until read */
+	struct mig_ci_devnodes *devnodes;
 };
 
 struct mig_gi {
@@ -232,17 +234,24 @@ struct mig_gpu {
 	size_t nprocs;
 	unsigned int *proc_gi; /* per process: GI id, or ~0u */
 	unsigned int *proc_ci;
+	/* issue 11: nvmlDeviceGetMinorNumber (the N of /dev/nvidiaN, not the index); read with
+	 * the device nodes (MIG_READ_DEVNODES), minor_known false until then */
+	bool minor_known;
+	unsigned int minor;
 };
 
 struct mig_node {
 	struct mig_gpu *gpus;
 	size_t ngpus;
+	/* issue 11: the node's device nodes (see the end of this header); NULL until read */
+	struct mig_node_devnodes *devnodes;
 };
 
 /* What to read beyond GPUs, MIG mode, instances, MIG devices and processes. */
 enum mig_read_flags {
 	MIG_READ_BASIC = 0,
 	MIG_READ_CAPACITY = 1, /* profile placements, remaining capacity of GI and CI profiles */
+	MIG_READ_DEVNODES = 2, /* device nodes, as mig_node_read_devnodes */
 };
 
 int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags, struct mig_error *err);
@@ -608,6 +617,154 @@ struct mig_place_choice {
  */
 int mig_place_one(const struct mig_node *node, const bool *eligible, const char *profile,
 		  const struct mig_place_mix *mix, struct mig_place_choice *out, struct mig_error *err);
+/* ---- device nodes, CDI specs and the consumers kept current (issue 11) ------------------- */
+
+/*
+ * Every path below is as the host and its containers name it ("/dev/nvidia0"); the files are
+ * read under the context's root (mig_ctx_set_root; "/" by default, or the simulator's own root
+ * when the loaded NVML is the simulator and exports migsimGetRoot).
+ */
+#define MIG_DEVNODE_PATH_MAX 64
+
+struct mig_devnode {
+	char path[MIG_DEVNODE_PATH_MAX];
+	unsigned int major;
+	unsigned int minor;
+	unsigned int mode; /* permission bits the driver gives (a capability's DeviceFileMode) */
+	bool exists;       /* under the root, a character device with these numbers */
+};
+
+/* One MIG device: what a process needs to reach it. */
+struct mig_ci_devnodes {
+	struct mig_devnode gpu;    /* /dev/nvidia<minor> */
+	struct mig_devnode gi_cap; /* /dev/nvidia-caps/nvidia-cap<G> */
+	struct mig_devnode ci_cap; /* /dev/nvidia-caps/nvidia-cap<C> */
+};
+
+struct mig_node_devnodes {
+	bool known; /* every GPU and MIG device has its nodes; else error says what was missing */
+	char error[MIG_ERROR_MSG_MAX];
+	char root[4096];
+	unsigned int caps_major; /* "nvidia-caps" in /proc/devices */
+	bool has_uvm;            /* "nvidia-uvm" in /proc/devices */
+	unsigned int uvm_major;
+	/* the control nodes: nvidiactl, nvidia-uvm, nvidia-uvm-tools (the last two with has_uvm) */
+	struct mig_devnode control[3];
+	size_t ncontrol;
+};
+
+/* Read device nodes under root instead of "/" (NULL or "" for "/"). The path is copied. */
+int mig_ctx_set_root(struct mig_ctx *ctx, const char *root, struct mig_error *err);
+/* The root device nodes are read under (never NULL). */
+const char *mig_ctx_root(struct mig_ctx *ctx);
+/* Is the loaded NVML migctl's simulator (it exports migsimGetRoot)? Callers use it to keep a
+ * simulated node away from the real node's files (e.g. its CDI specs). */
+bool mig_ctx_simulated(const struct mig_ctx *ctx);
+
+enum mig_devnodes_flags {
+	MIG_DEVNODES_CREATE = 1, /* mknod missing /dev/nvidia-caps/nvidia-cap<N>, as nvidia-modprobe */
+};
+
+/*
+ * Fill node->devnodes, each GPU's minor and each MIG device's devnodes: minors from NVML and
+ * from <root>/proc/driver/nvidia-caps/mig-minors, majors from <root>/proc/devices. What cannot
+ * be read leaves node->devnodes->known false with the reason, and the call still succeeds
+ * (only allocation failure fails it). With MIG_DEVNODES_CREATE, missing capability nodes are
+ * made with the mode of their /proc/driver/nvidia/capabilities/.../access file; a refused
+ * mknod fails the call (MIG_E_PERMISSION) after the nodes made so far. Read again, it
+ * replaces what an earlier call filled.
+ */
+int mig_node_read_devnodes(struct mig_ctx *ctx, struct mig_node *node, unsigned int flags, struct mig_error *err);
+
+/* ---- CDI specs ---- */
+
+enum mig_cdi_format {
+	MIG_CDI_YAML = 0,
+	MIG_CDI_JSON = 1,
+};
+
+struct mig_cdi_options {
+	const char *vendor;      /* NULL: "nvidia.com" */
+	const char *class_name;  /* NULL: "mig" */
+	const char *driver_root; /* NULL: no driver files; else mount its user-space files read-only */
+	bool no_whole_gpus;      /* leave whole GPUs ("0", "GPU-<uuid>") out */
+	enum mig_cdi_format format;
+};
+
+/* Is this a vendor / class CDI accepts? 0, or -1 with MIG_E_INVALID saying what is accepted. */
+int mig_cdi_check_kind(const char *vendor, const char *class_name, struct mig_error *err);
+
+/* The names a container can ask for ("0:1", "MIG-<uuid>", "0", "GPU-<uuid>", "all"), in
+ * spec order; *names is one malloc'd array of pointers into itself (free it once). */
+int mig_cdi_names(const struct mig_node *node, const struct mig_cdi_options *opt, char ***names, size_t *n,
+		  struct mig_error *err);
+
+/* The spec's text (malloc'd, NUL-terminated) for a node whose devnodes were read and known. */
+int mig_cdi_spec(const struct mig_node *node, const struct mig_cdi_options *opt, char **text, size_t *len,
+		 struct mig_error *err);
+
+/* The lowest cdiVersion a spec with these device names needs ("0.3.0" or "0.5.0"). */
+const char *mig_cdi_min_version(const char *const *names, size_t n);
+
+/* Does an output path name the spec file itself (it ends in ".yaml" or ".json"), rather than
+ * the directory to write "<vendor>-<class>.yaml" (".json") in? */
+bool mig_cdi_path_is_file(const char *path);
+
+/*
+ * Write text atomically to path: a temporary file in the same directory, mode 0644, then
+ * rename. A path that is not a file (mig_cdi_path_is_file) is a directory, and the file is
+ * "<dir>/<vendor>-<class>.yaml" (".json"), with vendor and class from opt. A missing final
+ * directory is created (0755).
+ * Refused, with nothing written: a directory that is a symbolic link owned by another user
+ * than the caller and root, a directory others can write without the sticky bit, a
+ * directory the caller cannot write (MIG_E_PERMISSION). The path written goes to written
+ * (when given).
+ */
+int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const char *text, size_t len, char *written,
+		  size_t written_len, struct mig_error *err);
+
+/* ---- the consumers kept current: /etc/migctl/migctl.conf ---- */
+
+#define MIG_SETTINGS_PATH "/etc/migctl/migctl.conf"
+
+struct mig_settings {
+	bool cdi;                   /* cdi = yes: keep a CDI spec current */
+	char cdi_output[4096];      /* cdi-output: file or directory; default /var/run/cdi */
+	char cdi_vendor[128];       /* cdi-vendor; default nvidia.com */
+	char cdi_class[128];        /* cdi-class; default mig */
+	enum mig_cdi_format cdi_format; /* cdi-format = yaml | json */
+	char cdi_driver_root[4096]; /* cdi-driver-root; empty: none */
+	bool cdi_mknod;             /* cdi-mknod = yes: create missing capability nodes */
+	bool nvidia_ctk;            /* nvidia-ctk = yes: also run nvidia-ctk cdi generate */
+	char nvidia_ctk_path[4096]; /* nvidia-ctk-path; default /usr/bin/nvidia-ctk */
+	char nvidia_ctk_output[4096]; /* nvidia-ctk-output; default /var/run/cdi/nvidia.yaml */
+};
+
+/* Defaults: nothing kept current. */
+void mig_settings_init(struct mig_settings *s);
+/* Parse the configuration file's text (format in migctl.conf(5)); errors say
+ * file:line:column, what was wrong and what is accepted (MIG_E_INVALID). */
+int mig_settings_parse(const char *text, size_t len, const char *file, struct mig_settings *out,
+		       struct mig_error *err);
+
+/* What mig_consumers_refresh did. */
+struct mig_refresh_result {
+	bool cdi_written;   /* the spec changed and was rewritten */
+	bool cdi_current;   /* the spec on disk was already current */
+	char cdi_path[4096];
+	bool ctk_ran;       /* nvidia-ctk cdi generate ran and succeeded */
+	bool ctk_missing;   /* nvidia-ctk = yes but not installed: skipped */
+};
+
+/*
+ * Bring every consumer the settings name up to date with the node (a snapshot read after a
+ * change, or at start-up to repair what a crash left): the CDI spec (rewritten only when its
+ * content changed; device nodes read into the node when it has none yet, created when
+ * cdi-mknod) and, with nvidia-ctk = yes where it is installed, nvidia-ctk cdi generate.
+ * Nothing configured: 0 and nothing done. res may be NULL.
+ */
+int mig_consumers_refresh(struct mig_ctx *ctx, struct mig_node *node, const struct mig_settings *settings,
+			  struct mig_refresh_result *res, struct mig_error *err);
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

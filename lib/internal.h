@@ -35,6 +35,7 @@ struct mig_ctx {
 		void *arg;
 	} on_change[8]; /* after-change callbacks (txn/txn.c) */
 	size_t non_change;
+	char *root; /* issue 11: mig_ctx_set_root (lib/node/devnodes.c); NULL: "/" or the simulator's */
 };
 
 /* Call NVML function fn through ctx, counting it; a symbol the driver lacks answers

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "procfs.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -324,6 +325,46 @@ static int cmd_path(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_root(int argc, char **argv)
+{
+	struct sim_store s;
+	char err[1200];
+	if (argc > 1)
+		return usage_error("root: takes no arguments (got '%s')", argv[1]);
+	if (open_store(&s))
+		return 1;
+	/* the root is filled from the state: load it (creating it on first use) */
+	int ret = 0;
+	if (sim_store_load(&s, err, sizeof(err)) || sim_store_sync_root(&s, err, sizeof(err))) {
+		fprintf(stderr, "migsim: %s\n", err);
+		ret = 1;
+	} else {
+		printf("%s\n", s.root);
+	}
+	sim_store_close(&s);
+	return ret;
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+	struct sim_store s;
+	char err[1200];
+	if (argc > 1)
+		return usage_error("devices: takes no arguments (got '%s')", argv[1]);
+	if (open_store(&s))
+		return 1;
+	int ret = 0;
+	if (sim_store_load(&s, err, sizeof(err)) || sim_store_sync_root(&s, err, sizeof(err)) ||
+	    sim_devnodes_make(s.root, &s.st, err, sizeof(err))) {
+		fprintf(stderr, "migsim: devices: %s\n", err);
+		ret = 1;
+	} else {
+		printf("%s/dev\n", s.root);
+	}
+	sim_store_close(&s);
+	return ret;
+}
+
 /* ---- processes ---------------------------------------------------------------- */
 
 struct proc_req {
@@ -619,6 +660,9 @@ static const struct {
 	{"show", cmd_show, "[--json]", "GPUs, MIG mode, instances, MIG UUIDs, processes, faults, latencies"},
 	{"models", cmd_models, "[--json]", "the GPU models the simulator knows"},
 	{"path", cmd_path, "", "print the state file's path"},
+	{"root", cmd_root, "", "print the simulated node's root (its /proc files; $MIGSIM_ROOT)"},
+	{"devices", cmd_devices, "",
+	 "mknod the GPU, control and MIG config/monitor nodes under ROOT/dev (needs root)"},
 	{"proc", cmd_proc, "start (--gpu N | --uuid UUID) [--mib N] [--name NAME] | stop PID",
 	 "start or stop a fake process (start prints its pid)"},
 	{"reset", cmd_reset, "[--gpu N] [--kill]", "reset GPUs: apply pending MIG mode, destroy instances"},
@@ -638,7 +682,8 @@ static int cmd_help(int argc, char **argv)
 	       "Controls the simulated GPUs behind migctl's libnvidia-ml.so.1 simulator.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-8s %s\n           %s\n", commands[i].name, commands[i].args, commands[i].help);
-	printf("\nEnvironment: MIGSIM_STATE (state file), MIGSIM_GPUS (GPUs for a new state file, e.g.\n"
+	printf("\nEnvironment: MIGSIM_STATE (state file), MIGSIM_ROOT (the simulated /proc and /dev; default\n"
+	       "<state file>.root), MIGSIM_GPUS (GPUs for a new state file, e.g.\n"
 	       "8xA100-SXM4-40GB or 2xH100-SXM5-80GB,A30; a model may add :swapped or :reset-required).\n"
 	       "Exit status: 0 ok, 1 the operation failed, 2 usage error.\n");
 	return 0;

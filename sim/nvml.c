@@ -30,6 +30,7 @@ MIG_NVML_FUNCTIONS(DECLARE_ENTRY_POINT)
 EXPORT const char *nvmlErrorString(nvmlReturn_t result);
 EXPORT nvmlReturn_t migsimGetLastError(char *buf, unsigned int len);
 EXPORT nvmlReturn_t migsimCallerIsPrivileged(unsigned int *privileged);
+EXPORT nvmlReturn_t migsimGetRoot(char *buf, unsigned int len);
 
 #define SIM_DRIVER_VERSION "580.82.07"
 #define SIM_NVML_VERSION "13.580.82.07"
@@ -390,6 +391,20 @@ EXPORT const char *nvmlErrorString(nvmlReturn_t result)
 EXPORT nvmlReturn_t migsimGetLastError(char *buf, unsigned int len)
 {
 	return copy_string(buf, len, last_error);
+}
+
+/* Not NVML: the directory that stands for "/" on this simulated node: its /proc files
+ * (mig-minors, /proc/devices, the capability files) and, once made, its /dev nodes. */
+EXPORT nvmlReturn_t migsimGetRoot(char *buf, unsigned int len)
+{
+	pthread_mutex_lock(&mu);
+	if (init_count == 0) {
+		pthread_mutex_unlock(&mu);
+		return NVML_ERROR_UNINITIALIZED;
+	}
+	nvmlReturn_t r = copy_string(buf, len, store.root);
+	pthread_mutex_unlock(&mu);
+	return r;
 }
 
 /* Not NVML: would a mutating call of this process be allowed (1) or refused with

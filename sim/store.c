@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "store.h"
 
 #define STATE_MAX_BYTES (4u << 20)
@@ -64,7 +65,31 @@ int sim_store_open(struct sim_store *s, const char *path, char *err, size_t errl
 	}
 	if ((size_t)snprintf(s->lock_path, sizeof(s->lock_path), "%s.lock", s->path) >= sizeof(s->lock_path))
 		return sim_errorf(err, errlen, "state path is too long");
+	const char *root = getenv("MIGSIM_ROOT");
+	if (root && *root) {
+		if ((size_t)snprintf(s->root, sizeof(s->root), "%s", root) >= sizeof(s->root))
+			return sim_errorf(err, errlen, "MIGSIM_ROOT is too long");
+	} else if ((size_t)snprintf(s->root, sizeof(s->root), "%s.root", s->path) >= sizeof(s->root)) {
+		return sim_errorf(err, errlen, "state path is too long");
+	}
 	return 0;
+}
+
+int sim_store_sync_root(const struct sim_store *s, char *err, size_t errlen)
+{
+	char why[1024];
+	if (sim_procfs_sync(s->root, &s->st, why, sizeof(why)))
+		return sim_errorf(err, errlen, "simulator root %s (MIGSIM_ROOT): %s", s->root, why);
+	return 0;
+}
+
+/* The state is the truth; a root that cannot be written (another user's) is said, not fatal:
+ * readers of it then find its files missing, as on a node without the driver's files. */
+static void sync_root_or_warn(const struct sim_store *s)
+{
+	char err[1200];
+	if (sim_store_sync_root(s, err, sizeof(err)) && !sim_env_flag("MIGSIM_QUIET"))
+		fprintf(stderr, "migsim: warning: %s\n", err);
 }
 
 void sim_store_close(struct sim_store *s)
@@ -203,6 +228,12 @@ int sim_store_load(struct sim_store *s, char *err, size_t errlen)
 	s->text = text;
 	s->text_len = len;
 	s->loaded = true;
+	/* the writer keeps the root current; a root never written (a state file from before it
+	 * existed, or a removed root) is filled here */
+	char minors[PATH_MAX + 64];
+	snprintf(minors, sizeof(minors), "%s/proc/driver/nvidia-caps/mig-minors", s->root);
+	if (access(minors, F_OK) != 0)
+		sync_root_or_warn(s);
 	return 0;
 }
 
@@ -252,5 +283,6 @@ int sim_store_save(struct sim_store *s, char *err, size_t errlen)
 	s->text = text;
 	s->text_len = len;
 	s->loaded = true;
+	sync_root_or_warn(s);
 	return 0;
 }

@@ -18,6 +18,7 @@
 struct sim_store {
 	char path[PATH_MAX];
 	char lock_path[PATH_MAX];
+	char root[PATH_MAX]; /* the simulated /proc and /dev: $MIGSIM_ROOT, else "<path>.root" */
 	int lock_fd;        /* -1 until first needed */
 	bool locked;
 	bool loaded;
@@ -46,5 +47,9 @@ void sim_store_unlock(struct sim_store *s);
 int sim_store_save(struct sim_store *s, char *err, size_t errlen);
 
 bool sim_store_exists(const struct sim_store *s);
+
+/* Write the simulated /proc files under s->root from s->st (sim/procfs.h). sim_store_save
+ * does it after every save; sim_store_load does it when the root has no mig-minors yet. */
+int sim_store_sync_root(const struct sim_store *s, char *err, size_t errlen);
 
 #endif

@@ -46,6 +46,7 @@ void mig_ctx_free(struct mig_ctx *ctx)
 		return;
 	NVML_CALL(ctx, nvmlShutdown);
 	mig_nvml_close(ctx->nvml);
+	free(ctx->root); /* issue 11 */
 	free(ctx);
 }
 

@@ -20,7 +20,7 @@ static bool entry_names_gpu(const struct mig_config_entry *e, const struct mig_g
 	for (size_t i = 0; i < e->nindices && !named; i++)
 		named = e->indices[i] == g->index;
 	for (size_t i = 0; i < e->nids && !named; i++) {
-		struct mig_node one = {(struct mig_gpu *)g, 1};
+		struct mig_node one = {.gpus = (struct mig_gpu *)g, .ngpus = 1};
 		bool sel = false;
 		named = strcasecmp(e->ids[i], g->uuid) == 0 ||
 			(mig_select_gpus(&one, e->ids[i], &sel, NULL) == 0 && sel);
@@ -49,7 +49,7 @@ static int check_entry_names(const struct mig_config *c, const struct mig_config
 	for (size_t i = 0; i < e->nids; i++) {
 		bool found = false;
 		for (size_t k = 0; k < node->ngpus && !found; k++) {
-			struct mig_node one = {&node->gpus[k], 1};
+			struct mig_node one = {.gpus = &node->gpus[k], .ngpus = 1};
 			bool sel = false;
 			found = strcasecmp(e->ids[i], node->gpus[k].uuid) == 0 ||
 				(mig_select_gpus(&one, e->ids[i], &sel, NULL) == 0 && sel);

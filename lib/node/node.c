@@ -397,6 +397,9 @@ static int read_gpu_dev(struct mig_ctx *ctx, nvmlDevice_t dev, unsigned int inde
 	g->pci_subsystem_id = pci.pciSubSystemId;
 	if (NVML_CALL(ctx, nvmlDeviceGetMemoryInfo, dev, &mem) == NVML_SUCCESS)
 		g->memory_mib = mem.total >> 20;
+	/* issue 11: the N of /dev/nvidiaN, for the device nodes (lib/node/devnodes.c) */
+	if ((flags & MIG_READ_DEVNODES) && NVML_CALL(ctx, nvmlDeviceGetMinorNumber, dev, &g->minor) == NVML_SUCCESS)
+		g->minor_known = true;
 
 	rc = NVML_CALL(ctx, nvmlDeviceGetMigMode, dev, &cur, &pend);
 	if (rc != NVML_SUCCESS) {
@@ -472,6 +475,10 @@ int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags
 			return -1;
 		}
 	}
+	if ((flags & MIG_READ_DEVNODES) && mig_node_read_devnodes(ctx, node, 0, err)) {
+		mig_node_free(node);
+		return -1;
+	}
 	*out = node;
 	return 0;
 }
@@ -486,8 +493,10 @@ void mig_node_free(struct mig_node *node)
 			free(g->profiles[p].placements);
 		free(g->profiles);
 		for (size_t k = 0; k < g->ngis; k++) {
-			for (size_t c = 0; c < g->gis[k].ncis; c++)
+			for (size_t c = 0; c < g->gis[k].ncis; c++) {
 				free(g->gis[k].cis[c].procs);
+				free(g->gis[k].cis[c].devnodes);
+			}
 			free(g->gis[k].cis);
 			free(g->gis[k].ci_profiles);
 		}
@@ -497,6 +506,7 @@ void mig_node_free(struct mig_node *node)
 		free(g->proc_ci);
 	}
 	free(node->gpus);
+	free(node->devnodes);
 	free(node);
 }
 
