@@ -163,7 +163,8 @@ t_2_every_change_takes_the_node_lock() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.01
 		done
-		expect_contains "$name: $(cat "$TEST_TMP/x.err" "$TEST_TMP/x.out")" "waiting for another change to this node"
+		expect_contains "$name: $(cat "$TEST_TMP/x.err" "$TEST_TMP/x.out") (holder $(kill -0 "$holder" 2>/dev/null && echo alive || echo gone), migctl $(kill -0 "$pid" 2>/dev/null && echo running || echo done), lock: $(ls -li "$MIGCTL_LOCK" 2>&1))" \
+			"waiting for another change to this node"
 		expect_eq "$(layout)" "$before" "$name: the node while another process holds the lock"
 		touch "$TEST_TMP/release"
 		wait "$holder"

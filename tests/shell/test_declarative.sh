@@ -1073,7 +1073,7 @@ t_lock_timeout() {
 	# a short wait waits (and says so), then gives up
 	mc 1 apply --lock-timeout 0.2 -f "$A100" -c all-3g.20gb
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
-	expect_contains "$ERR" "migctl: waiting for another apply (pid $a) to finish..."
+	expect_contains "$ERR" "migctl: waiting for another change to this node (pid $a) to finish..."
 	expect_contains "$ERR" "holds $MIGCTL_LOCK; gave up after 0.2 s"
 	mc 1 --json apply --lock-timeout 0.1 -f "$A100" -c all-3g.20gb
 	CONCURRENT_RUNS=$((CONCURRENT_RUNS + 1))
