@@ -462,6 +462,21 @@ int mig_select_gpus(const struct mig_node *node, const char *selector, bool *sel
 const struct mig_gi_profile *mig_gpu_find_profile(const struct mig_gpu *gpu, const char *text,
 						  struct mig_error *err);
 
+/* ---- mig-parted compatibility (issue 15) ---------------------------------------------- */
+
+enum mig_targets_flags {
+	/* a set that selects no GPU of the node is not an error (mig-parted fails there; a fleet
+	 * sharing one file may want it). mig_config_targets is strict. */
+	MIG_TARGETS_ALLOW_NO_MATCH = 1u << 0,
+};
+
+/* mig_config_targets with flags (enum mig_targets_flags). Without MIG_TARGETS_ALLOW_NO_MATCH a
+ * set whose entries match no GPU fails with MIG_E_NOT_FOUND, naming the filters and the GPUs
+ * present with their PCI device ids. */
+int mig_config_targets_flags(const struct mig_config *config, const struct mig_config_set *set,
+			     const struct mig_node *node, unsigned int flags, struct mig_gpu_target *targets,
+			     struct mig_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -189,9 +189,43 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 	return 0;
 }
 
+/* A set that selects no GPU of the node (a device-filter typo, a file shared by a fleet): what
+ * each entry asked for and which GPUs are here, with the device ids a device-filter takes. */
+static int selects_nothing(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
+			   struct mig_error *err)
+{
+	char asked[400] = "", here[600] = "";
+	size_t a = 0, h = 0;
+	for (size_t k = 0; k < set->nentries && a < sizeof(asked); k++) {
+		const struct mig_config_entry *e = &set->entries[k];
+		a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%sline %u: ", k ? "; " : "", e->where.line);
+		for (size_t i = 0; i < e->nfilters && a < sizeof(asked); i++)
+			a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%sdevice-filter 0x%08X", i ? " or " : "",
+					      e->filters[i].device_id);
+		if (a < sizeof(asked))
+			a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%s%s", e->nfilters ? ", " : "",
+					      e->all_devices ? "devices all" : "the listed devices");
+	}
+	for (size_t i = 0; i < node->ngpus && h < sizeof(here); i++)
+		h += (size_t)snprintf(here + h, sizeof(here) - h, "%sGPU %u %s (device id 0x%08X)", i ? ", " : "",
+				      node->gpus[i].index, node->gpus[i].name, node->gpus[i].pci_device_id);
+	return mig_error_set(err, MIG_E_NOT_FOUND,
+			     "%s:%u:%u: config '%s' selects no GPU of this node (%s); the GPUs here are: %s. Correct the "
+			     "device-filter (0xDDDDVVVV, the device id that 'migctl list --json' shows) or devices, or "
+			     "pass --allow-no-match to accept a config that selects nothing",
+			     c->file, set->where.line, set->where.column, set->name, asked, node->ngpus ? here : "none");
+}
+
 int mig_config_targets(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
 		       struct mig_gpu_target *targets, struct mig_error *err)
 {
+	return mig_config_targets_flags(c, set, node, 0, targets, err);
+}
+
+int mig_config_targets_flags(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
+			     unsigned int flags, struct mig_gpu_target *targets, struct mig_error *err)
+{
+	size_t matched = 0;
 	memset(targets, 0, node->ngpus * sizeof(*targets));
 	for (size_t k = 0; k < set->nentries; k++) {
 		const struct mig_config_entry *e = &set->entries[k];
@@ -202,6 +236,7 @@ int mig_config_targets(const struct mig_config *c, const struct mig_config_set *
 			struct mig_gpu_target *t = &targets[i];
 			if (!entry_names_gpu(e, g))
 				continue;
+			matched++;
 			if (t->selected)
 				return mig_error_set(err, MIG_E_INVALID,
 						     "%s:%u:%u: GPU %u is also chosen by the entry at line %u; each GPU may be "
@@ -220,6 +255,7 @@ int mig_config_targets(const struct mig_config *c, const struct mig_config_set *
 				return -1;
 		}
 	}
+	if (!matched && !(flags & MIG_TARGETS_ALLOW_NO_MATCH))
+		return selects_nothing(c, set, node, err);
 	return 0;
 }
-
