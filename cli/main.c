@@ -44,7 +44,10 @@ static const struct command {
 	 "bring the GPUs to a mig-parted config, keeping every instance the config still contains"},
 	{"assert", cmd_assert, "-f FILE [-c CONFIG]",
 	 "exit 0 when the GPUs match the config, 4 when they differ (printing how)"},
-	{"export", cmd_export, "[--placements]", "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
+	{"export", cmd_export, "[--placements] [--label NAME]",
+	 "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
+	{"parted", cmd_parted, "apply|assert|export|checkpoint|restore [FLAGS]",
+	 "nvidia-mig-parted's command line, flags, MIG_PARTED_ variables, output and exit codes"},
 	{"help", cmd_help, "", "this text"},
 };
 
@@ -209,6 +212,8 @@ int cli_main(int argc, char **argv)
 	struct cli c = {0};
 	struct cli_line line;
 
+	if (argc > 0 && cli_invoked_as_parted(argv[0]))
+		return cli_parted_main(argc, argv);
 	int ret = cli_parse_line(&c, argc, argv, &line);
 	if (ret >= 0)
 		return ret;
