@@ -189,31 +189,34 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 	return 0;
 }
 
-/* A set that selects no GPU of the node (a device-filter typo, a file shared by a fleet): what
- * each entry asked for and which GPUs are here, with the device ids a device-filter takes. */
+/* A set that selects no GPU of the node (a device-filter typo, a file shared by a fleet): the
+ * filters its entries give, and the GPUs here by model with the device id a filter takes. */
 static int selects_nothing(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
 			   struct mig_error *err)
 {
-	char asked[400] = "", here[600] = "";
+	char asked[160] = "", here[240] = "";
 	size_t a = 0, h = 0;
-	for (size_t k = 0; k < set->nentries && a < sizeof(asked); k++) {
-		const struct mig_config_entry *e = &set->entries[k];
-		a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%sline %u: ", k ? "; " : "", e->where.line);
-		for (size_t i = 0; i < e->nfilters && a < sizeof(asked); i++)
-			a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%sdevice-filter 0x%08X", i ? " or " : "",
-					      e->filters[i].device_id);
-		if (a < sizeof(asked))
-			a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%s%s", e->nfilters ? ", " : "",
-					      e->all_devices ? "devices all" : "the listed devices");
+	for (size_t k = 0; k < set->nentries; k++)
+		for (size_t i = 0; i < set->entries[k].nfilters && a < sizeof(asked); i++)
+			a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%s0x%08X", a ? ", " : "",
+					      set->entries[k].filters[i].device_id);
+	for (size_t i = 0; i < node->ngpus && h < sizeof(here); i++) {
+		const struct mig_gpu *g = &node->gpus[i];
+		size_t same = 0;
+		bool seen = false;
+		for (size_t k = 0; k < node->ngpus; k++) {
+			seen |= k < i && node->gpus[k].pci_device_id == g->pci_device_id && strcmp(node->gpus[k].name, g->name) == 0;
+			same += node->gpus[k].pci_device_id == g->pci_device_id && strcmp(node->gpus[k].name, g->name) == 0;
+		}
+		if (!seen)
+			h += (size_t)snprintf(here + h, sizeof(here) - h, "%s%zu x %s (device id 0x%08X)", h ? ", " : "", same,
+					      g->name, g->pci_device_id);
 	}
-	for (size_t i = 0; i < node->ngpus && h < sizeof(here); i++)
-		h += (size_t)snprintf(here + h, sizeof(here) - h, "%sGPU %u %s (device id 0x%08X)", i ? ", " : "",
-				      node->gpus[i].index, node->gpus[i].name, node->gpus[i].pci_device_id);
 	return mig_error_set(err, MIG_E_NOT_FOUND,
-			     "%s:%u:%u: config '%s' selects no GPU of this node (%s); the GPUs here are: %s. Correct the "
-			     "device-filter (0xDDDDVVVV, the device id that 'migctl list --json' shows) or devices, or "
-			     "pass --allow-no-match to accept a config that selects nothing",
-			     c->file, set->where.line, set->where.column, set->name, asked, node->ngpus ? here : "none");
+			     "%s:%u:%u: config '%s' selects no GPU of this node%s%s%s; the GPUs here: %s. Correct the "
+			     "device-filter or devices, or pass --allow-no-match to accept a config that selects nothing",
+			     c->file, set->where.line, set->where.column, set->name, a ? " (its device-filter " : "", asked,
+			     a ? " matches none)" : " (its devices name none that support MIG)", node->ngpus ? here : "none");
 }
 
 int mig_config_targets(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
