@@ -103,8 +103,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		const struct mig_gpu *g = &c->node->gpus[i];
 		if (!c->selected[i])
 			continue;
-		printf("%sGPU %u: %s  %s  %llu MiB  UUID %s\n", first ? "" : "\n", g->index, g->name, g->pci_bus_id,
-		       g->memory_mib, g->uuid);
+		printf("%sGPU %u: %s  %s  %llu MiB  UUID %s  device id 0x%08X\n", first ? "" : "\n", g->index, g->name,
+		       g->pci_bus_id, g->memory_mib, g->uuid, g->pci_device_id);
 		first = false;
 		print_mode(g);
 		if (g->mode_current != MIG_MODE_ENABLED) {

@@ -179,6 +179,12 @@ json_t *cli_gpu_json(const struct mig_gpu *g, bool with_instances)
 			      "name", g->name, "pci_bus_id", g->pci_bus_id, "memory_mib", (json_int_t)g->memory_mib,
 			      "mig_mode", "current", cli_mode_name(g->mode_current), "pending",
 			      cli_mode_name(g->mode_pending));
+	/* what a config's device-filter matches: "0x20B010DE" (device << 16 | vendor) */
+	char id[16];
+	snprintf(id, sizeof(id), "0x%08X", g->pci_device_id);
+	json_object_set_new(o, "pci_device_id", json_string(id));
+	snprintf(id, sizeof(id), "0x%08X", g->pci_subsystem_id);
+	json_object_set_new(o, "pci_subsystem_id", json_string(id));
 	if (!with_instances)
 		return o;
 	json_t *gis = json_array();

@@ -293,11 +293,13 @@ static int cmd_models(int argc, char **argv)
 			json_t *profiles = json_array();
 			for (unsigned int k = 0; k < m->nprofiles; k++)
 				json_array_append_new(profiles, json_string(m->profiles[k].name));
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "model", m->key, "name", m->name,
-							     "memory_mib", (json_int_t)m->memory_mib, "profiles",
-							     profiles));
+			char id[16];
+			snprintf(id, sizeof(id), "0x%08X", m->pci_device_id);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:o}", "model", m->key, "name", m->name,
+							     "pci_device_id", id, "memory_mib", (json_int_t)m->memory_mib,
+							     "profiles", profiles));
 		} else {
-			printf("%-16s %-45s", m->key, m->name);
+			printf("%-16s %-45s 0x%08X", m->key, m->name, m->pci_device_id);
 			for (unsigned int k = 0; k < m->nprofiles; k++)
 				printf(" %s", m->profiles[k].name);
 			printf("\n");
