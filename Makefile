@@ -54,6 +54,8 @@ LIBMIG := $(BUILD)/libmig.a
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 MIGCTL := $(BUILD)/migctl
+# migctl answers to nvidia-mig-parted's command line when invoked by that name (cli/cmd_parted.c)
+PARTED_LINK := $(BUILD)/nvidia-mig-parted
 
 # ---- tests -------------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -66,7 +68,7 @@ ABI_CLIENT := $(BUILD)/tests/abi-client/client
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-ALL_BINS := $(LIBMIG) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
+ALL_BINS := $(LIBMIG) $(MIGCTL) $(PARTED_LINK) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
 	$(BENCH_BIN)
 include fuzz/fuzz.mk
 include lint.mk
@@ -110,6 +112,9 @@ $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 $(MIGCTL): $(CLI_OBJ) $(LIBMIG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(PARTED_LINK): $(MIGCTL)
+	$(Q)ln -sf migctl $@
 
 $(MIGSIM): $(BUILD)/sim/migsim.o $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
@@ -173,6 +178,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/migctl $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(MIGCTL) $(DESTDIR)$(PREFIX)/bin/migctl
+	ln -sf migctl $(DESTDIR)$(PREFIX)/bin/nvidia-mig-parted
 	install -m 0755 $(MIGSIM) $(DESTDIR)$(PREFIX)/bin/migsim
 	install -m 0644 $(SIM_LIB) $(DESTDIR)$(PREFIX)/lib/migctl/libnvidia-ml.so.1
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5
