@@ -285,7 +285,11 @@ void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p
 			ADD("; %u:%u is free", pl.start, pl.size);
 		any_free |= first;
 	}
-	if (any_free) /* a free placement did not do: a limit blocks it */
+	char rule[300];
+	const struct mig_gi_profile *one[1] = {p};
+	if (any_free && mig_explain_unfit(g, one, 1, rule, sizeof(rule))) /* the limit that blocks it, by name */
+		ADD("; so a limit blocks it: %s", rule);
+	else if (any_free) /* a free placement did not do: a limit blocks it */
 		ADD("; so a limit of the profile blocks it: at most %u instance%s of %s, the media engines (+me, +me.all), "
 		    "or the GPU's compute slices",
 		    p->instance_count, p->instance_count == 1 ? "" : "s", p->name);

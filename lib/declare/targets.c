@@ -154,13 +154,9 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 	const struct mig_gi_profile *want[MAX_GIS];
 	struct mig_placement out[MAX_GIS];
 	size_t npinned = 0, nwant = 0;
-	char list[256] = "";
-	size_t used = 0;
 
 	for (size_t i = 0; i < t->ngis; i++) {
 		const struct mig_target_gi *gi = &t->gis[i];
-		if (used < sizeof(list))
-			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", gi->profile);
 		for (size_t k = 0; k < g->nprofiles; k++)
 			if (g->profiles[k].id == gi->profile_id) {
 				if (gi->pinned) {
@@ -182,10 +178,25 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 		}
 	empty.gis = pinned;
 	empty.ngis = npinned;
-	if (nwant && mig_place_gis(&empty, want, nwant, out, NULL))
+	if (nwant && mig_place_gis(&empty, want, nwant, out, NULL)) {
+		/* the rule they break ("1g.10gb: 8 asked, at most 7 fit"), with the list counted */
+		char why[300], counted[200];
+		const struct mig_gi_profile *all[MAX_GIS];
+		size_t nall = 0;
+		for (size_t i = 0; i < t->ngis; i++)
+			for (size_t k = 0; k < g->nprofiles; k++)
+				if (g->profiles[k].id == t->gis[i].profile_id && nall < MAX_GIS)
+					all[nall++] = &g->profiles[k];
+		struct mig_gpu bare = *g;
+		bare.ngis = 0;
+		mig_format_profile_list(all, nall, counted, sizeof(counted));
+		if (!mig_explain_unfit(&bare, all, nall, why, sizeof(why)))
+			mig_explain_unfit(&empty, want, nwant, why, sizeof(why));
 		return mig_error_set(err, MIG_E_INVALID,
-				     "%s:%u:%u: %s cannot fit together on GPU %u (%s) in any layout; see 'migctl profiles -i %u'",
-				     c->file, e->where.line, e->where.column, list, g->index, g->name, g->index);
+				     "%s:%u:%u: %s cannot fit together on GPU %u (%s) in any layout%s%s; see 'migctl profiles -i %u'",
+				     c->file, e->where.line, e->where.column, counted, g->index, g->name, why[0] ? ": " : "",
+				     why, g->index);
+	}
 	return 0;
 }
 

@@ -1298,7 +1298,11 @@ static void test_targets_that_cannot_fit(void **unused)
 	(void)unused;
 	mixed_node();
 	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"3g.20gb\": 3}\n",
-			    MIG_E_INVALID, FILE_NAME ":4:7: ", "cannot fit together on GPU 0", "3g.20gb,3g.20gb,3g.20gb");
+			    MIG_E_INVALID, FILE_NAME ":4:7: ", "3 x 3g.20gb cannot fit together on GPU 0",
+			    "3g.20gb: 3 asked, at most 2 fit");
+	/* the rule: 8 asked of a profile that allows 7 (issue 15: not "1g.5gb" eight times) */
+	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"1g.5gb\": 7, \"1g.5gb+me\": 1}\n",
+			    MIG_E_INVALID, FILE_NAME ":4:7: ", "7 x 1g.5gb, 1g.5gb+me cannot fit", NULL);
 	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"4g.20gb\": 1, \"2g.10gb\": 2}\n",
 			    MIG_E_INVALID, FILE_NAME ":4:7: ", "cannot fit", NULL);
 	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"1c.4g.20gb\": 5}\n",
