@@ -214,6 +214,10 @@ static void show_text(const struct sim_store *s)
 	for (unsigned int i = 0; i < st->ngpus; i++) {
 		const struct sim_gpu *g = &st->gpus[i];
 		printf("GPU %u: %s (UUID: %s) %08X:%02X:00.0\n", i, g->model->name, g->uuid, 0u, g->pci_bus);
+		if (g->model->nprofiles == 0) { /* a GPU without MIG */
+			printf("    MIG: not supported\n");
+			continue;
+		}
 		printf("    MIG mode: current %s, pending %s%s%s\n", g->mig_current ? "enabled" : "disabled",
 		       g->mig_pending ? "enabled" : "disabled", g->reset_required ? ", reset required" : "",
 		       g->swapped_halves ? ", swapped halves" : "");
