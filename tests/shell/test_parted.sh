@@ -325,4 +325,30 @@ EOF
 	expect_not_contains "$OUT" "currently applied"
 }
 
+# A ConfigMap written the way go-yaml (mig-parted) reads it: anchors, merge keys inside and
+# around mig-devices, YAML 1.1 booleans.
+t_yaml_as_go_yaml_reads_it() {
+	node A100-SXM4-40GB
+	cat >"$TEST_TMP/merge.yaml" <<'EOF'
+version: v1
+mig-configs:
+  small:
+    - &base
+      devices: all
+      mig-enabled: yes
+      mig-devices: &small
+        "1g.5gb": 2
+  bigger:
+    - <<: *base
+      mig-devices:
+        <<: *small
+        "3g.20gb": 1
+EOF
+	chmod 644 "$TEST_TMP/merge.yaml"
+	pp 0 apply -f "$TEST_TMP/merge.yaml" -c bigger
+	expect_eq "$(mig_uuids 1g.5gb | wc -w) $(mig_uuids 3g.20gb | wc -w)" "2 1" "1g.5gb and 3g.20gb instances"
+	pp 0 assert -f "$TEST_TMP/merge.yaml" -c bigger
+	pp 1 assert -f "$TEST_TMP/merge.yaml" -c small
+}
+
 run_tests
