@@ -107,15 +107,19 @@ static const struct subcommand {
 	{"restore", restore_flags, "Restore the MIG state of all GPUs from a checkpoint file"},
 };
 
-/* mig-parted logs through logrus; a fatal error ends the run with exit 1. */
+/* How a fatal error is written: as mig-parted's logrus does without a terminal when invoked as
+ * nvidia-mig-parted, as migctl's own messages under "migctl parted". Set once, at entry. */
+static bool logrus_style;
+
+/* A fatal error ends the run with exit 1, as in mig-parted. */
 static int fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "level=fatal msg=\"");
+	fputs(logrus_style ? "level=fatal msg=\"" : "migctl: ", stderr);
 	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\"\n");
+	fputs(logrus_style ? "\"\n" : "\n", stderr);
 	va_end(ap);
 	return EXIT_FAIL;
 }
@@ -460,12 +464,14 @@ static int parted(struct cli *c, const char *prog, int argc, char **argv)
 
 int cmd_parted(struct cli *c, int argc, char **argv)
 {
+	logrus_style = false;
 	return parted(c, "migctl parted", argc, argv);
 }
 
 int cli_parted_main(int argc, char **argv)
 {
 	struct cli c = {0};
+	logrus_style = true;
 	int r = parted(&c, "nvidia-mig-parted", argc, argv);
 	cli_free(&c);
 	return r;
