@@ -82,6 +82,12 @@ static const struct flag export_flags[] = {
 	{NULL, 0, NULL, FLAG_BOOL, 0, NULL},
 };
 
+static const struct flag generate_flags[] = {
+	{"output-file", 'f', "MIG_PARTED_OUTPUT_FILE", STR(file), "Output file path (default: stdout)"},
+	{"output-format", 'o', "MIG_PARTED_OUTPUT_FORMAT", STR(format), "Format for the output: yaml (default) or json"},
+	{NULL, 0, NULL, FLAG_BOOL, 0, NULL},
+};
+
 static const struct flag checkpoint_flags[] = {
 	{"checkpoint-file", 'f', "MIG_PARTED_CHECKPOINT_FILE", STR(file), "Path to the checkpoint file"},
 	{NULL, 0, NULL, FLAG_BOOL, 0, NULL},
@@ -103,6 +109,7 @@ static const struct subcommand {
 	{"apply", apply_flags, "Apply changes (if necessary) for a specific MIG configuration from a configuration file"},
 	{"assert", assert_flags, "Assert that a specific MIG configuration is currently applied to the node"},
 	{"export", export_flags, "Export the MIG configuration from all GPUs in a compatible format"},
+	{"generate-config", generate_flags, "Generate a MIG config from the profiles of the GPUs of this node"},
 	{"checkpoint", checkpoint_flags, "Checkpoint the MIG state of all GPUs to a file (with placements)"},
 	{"restore", restore_flags, "Restore the MIG state of all GPUs from a checkpoint file"},
 };
@@ -385,6 +392,215 @@ static int parted_checkpoint(struct cli *c, const struct parted_flags *p)
 	return r ? fatal("Error checkpointing MIG state to %s", p->file) : EXIT_OK;
 }
 
+/* ---- generate-config: configs from the profiles the GPUs advertise ------------------------
+ *
+ * As mig-parted builds them: all-disabled, all-enabled, all-balanced (2 x 1g + 2g + 3g on a
+ * 7-slice GPU, 2 x 1g + 2g on a 4-slice one, from the profiles without attributes, each size
+ * taken from the profile that allows the most instances), and for every GPU instance profile
+ * "all-<name>" (a "+" written as "."): as many instances as the profile allows on one GPU,
+ * with one entry per count and a device-filter when the node has more than one kind of GPU. */
+
+struct gen_model {
+	char id[16]; /* "0x20B010DE" */
+	const struct mig_gpu *gpu;
+};
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int by_model_id(const void *a, const void *b)
+{
+	return strcmp(((const struct gen_model *)a)->id, ((const struct gen_model *)b)->id);
+}
+
+static json_t *gen_entry(json_t *filter, bool enabled, json_t *devices)
+{
+	json_t *e = json_object();
+	if (filter)
+		json_object_set_new(e, "device-filter", filter);
+	json_object_set_new(e, "devices", json_string("all"));
+	json_object_set_new(e, "mig-enabled", json_boolean(enabled));
+	if (devices)
+		json_object_set_new(e, "mig-devices", devices);
+	return e;
+}
+
+/* YAML for the document gen_doc builds: mappings and lists of scalars, two-space indents. */
+static void yaml_scalar(FILE *f, json_t *v)
+{
+	if (json_is_string(v))
+		fprintf(f, "\"%s\"", json_string_value(v));
+	else if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "true" : "false", f);
+	else
+		fprintf(f, "%lld", (long long)json_integer_value(v));
+}
+
+static void yaml_value(FILE *f, json_t *v, int indent);
+
+static void yaml_mapping(FILE *f, json_t *m, int indent, bool first_inline)
+{
+	const char *key;
+	json_t *v;
+	bool first = true;
+	json_object_foreach(m, key, v) {
+		if (!(first && first_inline))
+			fprintf(f, "%*s", indent, "");
+		first = false;
+		fprintf(f, "%s:", key);
+		if (json_is_object(v) && json_object_size(v) == 0) {
+			fputs(" {}\n", f);
+		} else if (json_is_object(v) || json_is_array(v)) {
+			fputs("\n", f);
+			yaml_value(f, v, indent + 2);
+		} else {
+			fputc(' ', f);
+			yaml_scalar(f, v);
+			fputc('\n', f);
+		}
+	}
+}
+
+static void yaml_value(FILE *f, json_t *v, int indent)
+{
+	size_t i;
+	json_t *item;
+	if (json_is_object(v)) {
+		yaml_mapping(f, v, indent, false);
+		return;
+	}
+	json_array_foreach(v, i, item) {
+		fprintf(f, "%*s- ", indent, "");
+		if (json_is_object(item))
+			yaml_mapping(f, item, indent + 2, true);
+		else {
+			yaml_scalar(f, item);
+			fputc('\n', f);
+		}
+	}
+}
+
+static json_t *gen_doc(const struct mig_node *node)
+{
+	struct gen_model models[64];
+	size_t nmodels = 0;
+	for (size_t i = 0; i < node->ngpus; i++) {
+		const struct mig_gpu *g = &node->gpus[i];
+		char id[16];
+		bool seen = false;
+		if (g->mode_current == MIG_MODE_UNSUPPORTED || g->nprofiles == 0)
+			continue; /* not MIG-capable: no configs of its own */
+		snprintf(id, sizeof(id), "0x%08X", g->pci_device_id);
+		for (size_t k = 0; k < nmodels && !seen; k++)
+			seen = strcmp(models[k].id, id) == 0;
+		if (!seen && nmodels < 64) {
+			snprintf(models[nmodels].id, sizeof(models[nmodels].id), "%s", id);
+			models[nmodels++].gpu = g;
+		}
+	}
+	qsort(models, nmodels, sizeof(models[0]), by_model_id);
+	const bool filters = nmodels > 1;
+	json_t *configs = json_object();
+	json_object_set_new(configs, "all-disabled", json_pack("[o]", gen_entry(NULL, false, NULL)));
+	json_object_set_new(configs, "all-enabled", json_pack("[o]", gen_entry(NULL, true, json_object())));
+
+	/* all-balanced, per kind of GPU */
+	json_t *balanced = json_array();
+	for (size_t k = 0; k < nmodels; k++) {
+		const struct mig_gpu *g = models[k].gpu;
+		const struct mig_gi_profile *by_size[8] = {NULL};
+		unsigned int top = 0;
+		for (size_t x = 0; x < g->nprofiles; x++) {
+			const struct mig_gi_profile *p = &g->profiles[x];
+			unsigned int gs = p->parsed.gi_slices;
+			if (p->parsed.media != MIG_MEDIA_DEFAULT)
+				continue;
+			top = gs > top ? gs : top;
+			if (gs >= 1 && gs <= 3 && (!by_size[gs] || p->instance_count > by_size[gs]->instance_count))
+				by_size[gs] = p;
+		}
+		unsigned int want[4] = {0, 2, 1, top == 7 ? 1 : 0};
+		if ((top != 7 && top != 4) || !by_size[1] || !by_size[2] || (top == 7 && !by_size[3])) {
+			fprintf(stderr, "migctl: no all-balanced for device %s: it lacks a 1g, 2g%s profile\n", models[k].id,
+				top == 7 ? " or 3g" : "");
+			continue;
+		}
+		json_t *devs = json_object();
+		for (unsigned int gs = 1; gs <= 3; gs++)
+			if (want[gs])
+				json_object_set_new(devs, by_size[gs]->name, json_integer(want[gs]));
+		json_array_append_new(balanced, gen_entry(filters ? json_pack("[s]", models[k].id) : NULL, true, devs));
+	}
+	if (json_array_size(balanced))
+		json_object_set_new(configs, "all-balanced", balanced);
+	else
+		json_decref(balanced);
+
+	/* all-<profile>, profile names in order */
+	const char *names[256];
+	size_t nnames = 0;
+	for (size_t k = 0; k < nmodels; k++)
+		for (size_t x = 0; x < models[k].gpu->nprofiles && nnames < 256; x++) {
+			const char *n = models[k].gpu->profiles[x].name;
+			bool seen = false;
+			for (size_t y = 0; y < nnames && !seen; y++)
+				seen = strcmp(names[y], n) == 0;
+			if (!seen)
+				names[nnames++] = n;
+		}
+	qsort(names, nnames, sizeof(names[0]), by_string);
+	for (size_t y = 0; y < nnames; y++) {
+		char key[MIG_PROFILE_MAX + 8];
+		snprintf(key, sizeof(key), "all-%s", names[y]);
+		for (char *q = key; *q; q++)
+			if (*q == '+')
+				*q = '.';
+		json_t *entries = json_array();
+		/* one entry per instance count, with the kinds of GPU that allow that many */
+		for (unsigned int count = 1; count <= 64; count++) {
+			json_t *ids = json_array();
+			for (size_t k = 0; k < nmodels; k++)
+				for (size_t x = 0; x < models[k].gpu->nprofiles; x++)
+					if (strcmp(models[k].gpu->profiles[x].name, names[y]) == 0 &&
+					    models[k].gpu->profiles[x].instance_count == count)
+						json_array_append_new(ids, json_string(models[k].id));
+			if (!json_array_size(ids)) {
+				json_decref(ids);
+				continue;
+			}
+			json_array_append_new(entries, gen_entry(filters ? ids : (json_decref(ids), NULL), true,
+								 json_pack("{s:i}", names[y], (int)count)));
+		}
+		json_object_set_new(configs, key, entries);
+	}
+	return json_pack("{s:s, s:o}", "version", "v1", "mig-configs", configs);
+}
+
+static int parted_generate(struct cli *c, const struct parted_flags *p)
+{
+	const char *format = p->format ? p->format : "yaml";
+	if (strcmp(format, "yaml") != 0 && strcmp(format, "json") != 0)
+		return fatal("Unrecognized 'output-format': %s (yaml or json)", format);
+	if (cli_load(c))
+		return fatal("Error generating MIG config (see migctl's messages above)");
+	FILE *f = stdout;
+	if (p->file && *p->file && !(f = fopen(p->file, "w")))
+		return fatal("Error creating output file %s: %s", p->file, strerror(errno));
+	json_t *doc = gen_doc(c->node);
+	if (strcmp(format, "json") == 0) {
+		json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', f);
+	} else {
+		yaml_value(f, doc, 0);
+	}
+	json_decref(doc);
+	if (f != stdout && fclose(f) != 0)
+		return fatal("Error writing output file %s: %s", p->file, strerror(errno));
+	return EXIT_OK;
+}
+
 static const char *prog_name(const char *argv0)
 {
 	const char *slash = strrchr(argv0, '/');
@@ -431,12 +647,9 @@ static int parted(struct cli *c, const char *prog, int argc, char **argv)
 			print_help(stdout, prog);
 			return EXIT_OK;
 		}
-		if (strcmp(argv[i], "generate-config") == 0)
-			return fatal("generate-config is not supported by migctl: write the configs by hand, or start from "
-				     "'%s export' and migctl's examples/ (one file per GPU family)",
-				     prog);
 		print_help(stderr, prog);
-		return fatal("No help topic for '%s': the commands are apply, assert, export, checkpoint and restore",
+		return fatal("No help topic for '%s': the commands are apply, assert, export, generate-config, checkpoint "
+			     "and restore",
 			     argv[i]);
 	}
 	struct parted_flags p = {0};
@@ -446,7 +659,7 @@ static int parted(struct cli *c, const char *prog, int argc, char **argv)
 		print_sub_help(stdout, prog, s);
 		return EXIT_OK;
 	}
-	const bool needs_file = strcmp(s->name, "export") != 0;
+	const bool needs_file = strcmp(s->name, "export") != 0 && strcmp(s->name, "generate-config") != 0;
 	if (needs_file && (!p.file || !*p.file)) {
 		print_sub_help(stderr, prog, s);
 		return fatal("Missing required flags '%s'", s->flags[0].name);
@@ -459,6 +672,8 @@ static int parted(struct cli *c, const char *prog, int argc, char **argv)
 		return parted_export(c, &p, false);
 	if (strcmp(s->name, "checkpoint") == 0)
 		return parted_checkpoint(c, &p);
+	if (strcmp(s->name, "generate-config") == 0)
+		return parted_generate(c, &p);
 	return parted_apply(c, &p, p.file, "checkpoint", true);
 }
 

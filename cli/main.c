@@ -47,7 +47,7 @@ static const struct command {
 	 "exit 0 when the GPUs match the config, 4 when they differ (printing how)"},
 	{"export", cmd_export, "[--placements] [--label NAME]",
 	 "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
-	{"parted", cmd_parted, "apply|assert|export|checkpoint|restore [FLAGS]",
+	{"parted", cmd_parted, "apply|assert|export|generate-config|checkpoint|restore [FLAGS]",
 	 "nvidia-mig-parted's command line, flags, MIG_PARTED_ variables, output and exit codes"},
 	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},
 };

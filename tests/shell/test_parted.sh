@@ -351,4 +351,34 @@ EOF
 	pp 1 assert -f "$TEST_TMP/merge.yaml" -c small
 }
 
+# generate-config, which the mig-manager runs when it has no config file: configs from the
+# GPUs' own profiles, each of which then applies and asserts on the node (the display GPU
+# without MIG is left out).
+t_generate_config() {
+	node A100-SXM4-80GB,A30,DGX-Display
+	pp 0 generate-config -f "$TEST_TMP/generated.yaml"
+	chmod 644 "$TEST_TMP/generated.yaml"
+	local text names name n=0
+	text=$(cat "$TEST_TMP/generated.yaml")
+	expect_contains "$text" "all-balanced:"
+	expect_contains "$text" '"0x20B710DE"'
+	expect_not_contains "$text" "0x1FB010DE"
+	names=$(grep -E '^  [a-z]' "$TEST_TMP/generated.yaml" | tr -d ' :')
+	expect_contains "$names" "all-1g.10gb.me"
+	for name in $names; do
+		pp 0 apply -f "$TEST_TMP/generated.yaml" -c "$name"
+		pp 0 assert -f "$TEST_TMP/generated.yaml" -c "$name"
+		n=$((n + 1))
+	done
+	expect_eq "$n" 15 "generated configs (disabled, enabled, balanced, 7 A100-80GB and 5 A30 profiles)"
+	pp 0 generate-config -o json
+	expect_eq "$(echo "$OUT" | json_eval "d['mig-configs']['all-balanced'][1]['mig-devices']")" '{"1g.6gb": 2, "2g.12gb": 1}' "A30 all-balanced"
+	pp 1 generate-config -o xml
+	expect_contains "$ERR" "Unrecognized 'output-format': xml"
+	# one kind of GPU: no device filters
+	node H100-SXM5-80GB
+	pp 0 generate-config
+	expect_not_contains "$OUT" "device-filter"
+}
+
 run_tests
