@@ -696,7 +696,8 @@ t_assert_exit_codes() {
 	mc 1 assert -f "$H100" -c inference
 	expect_contains "$ERR" "has no profile '3g.40gb'"
 	mc 1 assert -f "$H100" -c all-1g.10gb
-	expect_contains "$ERR" "1g.10gb,1g.10gb,1g.10gb,1g.10gb,1g.10gb,1g.10gb,1g.10gb cannot fit together on GPU 0"
+	expect_contains "$ERR" "7 x 1g.10gb cannot fit together on GPU 0"
+	expect_contains "$ERR" "1g.10gb: 7 asked, at most 4 fit"
 	mc 1 assert -f "$TEST_TMP/missing.yaml"
 	expect_contains "$ERR" "cannot open config file $TEST_TMP/missing.yaml"
 	mc 2 assert
