@@ -381,4 +381,29 @@ t_generate_config() {
 	expect_not_contains "$OUT" "device-filter"
 }
 
+# migctl's own apply/assert --mode-only: MIG mode alone, instances neither created nor compared.
+t_migctl_mode_only() {
+	node A100-SXM4-40GB,A30
+	printf 'version: v1\nmig-configs:\n  c:\n    - devices: [0]\n      mig-enabled: true\n      mig-devices: {"3g.20gb": 2}\n    - devices: [1]\n      mig-enabled: false\n' \
+		>"$TEST_TMP/mode.yaml"
+	mc 4 assert --mode-only -f "$TEST_TMP/mode.yaml"
+	mc 0 apply --mode-only -f "$TEST_TMP/mode.yaml"
+	mc 0 assert --mode-only -f "$TEST_TMP/mode.yaml"
+	expect_eq "$(mig_uuids 3g.20gb)" "" "instances after apply --mode-only"
+	mc 4 assert -f "$TEST_TMP/mode.yaml"
+	mc 0 apply -f "$TEST_TMP/mode.yaml"
+	# the mode is right: --mode-only does not look at instances, even ones the config lacks
+	mc 0 -i 0 destroy --gi 1
+	mc 0 apply --mode-only -f "$TEST_TMP/mode.yaml"
+	expect_contains "$OUT" "Nothing to do"
+	expect_eq "$(mig_uuids 3g.20gb | wc -w)" 1 "3g.20gb instances left as they were"
+	mc 4 assert -f "$TEST_TMP/mode.yaml"
+	# turning MIG off takes the instances with it
+	printf 'version: v1\nmig-configs:\n  c:\n    - devices: all\n      mig-enabled: false\n' >"$TEST_TMP/off.yaml"
+	mc 0 apply --mode-only -f "$TEST_TMP/off.yaml"
+	mc 0 --json list
+	expect_eq "$(echo "$OUT" | json_eval "[g['mig_mode']['current'] for g in d['gpus']]")" '["disabled", "disabled"]' "modes"
+	mc 2 plan --mode-only -f "$TEST_TMP/off.yaml"
+}
+
 run_tests
