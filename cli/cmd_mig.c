@@ -180,7 +180,7 @@ static int list_instances(struct cli *c, bool cis, const unsigned int *gi_ids, s
 
 /* -lcipp: for each GPU instance, each compute instance profile's possible placements, in
  * nvidia-smi's "{0,1,2}:1" form (compute slices inside the GPU instance). */
-static int list_ci_placements(struct cli *c, const unsigned int *gi_ids, size_t ngi)
+static int list_ci_placements(struct cli *c, const unsigned int *gi_ids, size_t ngi, const unsigned int *cip, size_t ncip)
 {
 	struct mig_error err;
 	if (cli_load(c))
@@ -200,6 +200,11 @@ static int list_ci_placements(struct cli *c, const unsigned int *gi_ids, size_t 
 				const struct mig_ci_profile *p = &gi->ci_profiles[j];
 				struct mig_placement pl[16];
 				size_t n;
+				bool listed = ncip == 0;
+				for (size_t x = 0; x < ncip; x++)
+					listed |= cip[x] == p->id;
+				if (!listed)
+					continue;
 				if (mig_gi_ci_placements(c->ctx, g->index, gi->id, p->id, pl, 16, &n, &err)) {
 					json_decref(rows);
 					return cli_fail_err(c, &err);
@@ -257,10 +262,12 @@ static int mig_help(void)
 	       "  -C,  --default-compute-instance   with -cgi\n"
 	       "  -gi, --gpu-instance-id ID[,ID]\n"
 	       "  -ci, --compute-instance-id ID[,ID]\n"
+	       "  -gip, --gpu-instance-profile ID[,ID]      with -lgip/-lgipp: only those profiles\n"
+	       "  -cip, --compute-instance-profile ID[,ID]  with -lcip/-lcipp: only those profiles\n"
 	       "  --force                           with -dci/-dgi: also instances running processes (migctl's own)\n"
 	       "  -h,  --help                       this text\n"
 	       "GPUs: -i/--gpu/--id before or after 'mig' (an index, a list, all, a UUID or a PCI bus id).\n"
-	       "Not taken: -gip, -cip (restricting listings to one profile). See migctl(8), mig.\n");
+	       "See migctl(8), mig.\n");
 	return EXIT_OK;
 }
 
@@ -268,8 +275,9 @@ int cmd_mig(struct cli *c, int argc, char **argv)
 {
 	enum action action = NONE;
 	const char *list = NULL;
-	unsigned int gis[16], cis[16];
-	size_t ngi = 0, nci = 0;
+	unsigned int gis[16], cis[16], gip[16], cip[16];
+	size_t ngi = 0, nci = 0, ngip = 0, ncip = 0;
+	const char *gip_text = NULL, *cip_text = NULL;
 	bool default_ci = false, force = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -296,6 +304,15 @@ int cmd_mig(struct cli *c, int argc, char **argv)
 		} else if ((strcmp(a, "-gi") == 0 || strcmp(a, "--gpu-instance-id") == 0) && i + 1 < argc) {
 			if (cli_parse_id_list(argv[++i], gis, 16, &ngi))
 				return cli_usage("mig: %s takes GPU instance ids, e.g. -gi 1 or -gi 1,2 (got '%s')", a, argv[i]);
+		} else if ((strcmp(a, "-gip") == 0 || strcmp(a, "--gpu-instance-profile") == 0) && i + 1 < argc) {
+			gip_text = argv[++i];
+			if (cli_parse_id_list(gip_text, gip, 16, &ngip))
+				return cli_usage("mig: %s takes GPU instance profile IDs, e.g. -gip 19 or -gip 9,14 (got '%s')", a,
+						 gip_text);
+		} else if ((strcmp(a, "-cip") == 0 || strcmp(a, "--compute-instance-profile") == 0) && i + 1 < argc) {
+			cip_text = argv[++i];
+			if (cli_parse_id_list(cip_text, cip, 16, &ncip))
+				return cli_usage("mig: %s takes compute instance profile IDs, e.g. -cip 0 (got '%s')", a, cip_text);
 		} else if ((strcmp(a, "-ci") == 0 || strcmp(a, "--compute-instance-id") == 0) && i + 1 < argc) {
 			if (cli_parse_id_list(argv[++i], cis, 16, &nci))
 				return cli_usage("mig: %s takes compute instance ids, e.g. -ci 0 (got '%s')", a, argv[i]);
@@ -311,21 +328,34 @@ int cmd_mig(struct cli *c, int argc, char **argv)
 		return cli_usage("mig: -gi does not apply to this action");
 	if (nci && action != DCI && action != LCI)
 		return cli_usage("mig: -ci applies to -dci and -lci only");
+	if (ngip && action != LGIP && action != LGIPP)
+		return cli_usage("mig: -gip applies to -lgip and -lgipp only");
+	if (ncip && action != LCIP && action != LCIPP)
+		return cli_usage("mig: -cip applies to -lcip and -lcipp only");
+	char *args[6] = {argv[0]};
+	int nargs = 1;
+	if (gip_text || cip_text) {
+		args[nargs++] = (char *)"--profile";
+		args[nargs++] = (char *)(gip_text ? gip_text : cip_text);
+	}
 	switch (action) {
 	case LGIP:
-		return cmd_profiles(c, 1, argv);
+		return cmd_profiles(c, nargs, args);
 	case LGIPP:
-		return cmd_placements(c, 1, argv);
+		return cmd_placements(c, nargs, args);
 	case LCIP: {
 		char gi_list[64] = "";
 		size_t used = 0;
 		for (size_t i = 0; i < ngi; i++)
 			used += (size_t)snprintf(gi_list + used, sizeof(gi_list) - used, "%s%u", i ? "," : "", gis[i]);
-		char *args[] = {argv[0], (char *)"--gi", gi_list};
-		return cmd_ci_profiles(c, ngi ? 3 : 1, args);
+		if (ngi) {
+			args[nargs++] = (char *)"--gi";
+			args[nargs++] = gi_list;
+		}
+		return cmd_ci_profiles(c, nargs, args);
 	}
 	case LCIPP:
-		return list_ci_placements(c, gis, ngi);
+		return list_ci_placements(c, gis, ngi, cip, ncip);
 	case LGI:
 		return list_instances(c, false, gis, ngi, NULL, 0);
 	case LCI:

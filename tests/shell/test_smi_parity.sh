@@ -100,6 +100,35 @@ t_lcipp() {
 		'[["1c.3g.20gb", [0, 1, 2]], ["2c.3g.20gb", [0]], ["3g.20gb", [0]]]' "-lcipp --json"
 }
 
+# -gip and -cip restrict the profile listings, as nvidia-smi's do.
+t_gip_cip() {
+	node A100-SXM4-40GB
+	mc 0 mig -lgip -gip 19,9
+	expect_contains "$OUT" "1g.5gb"
+	expect_contains "$OUT" "3g.20gb"
+	expect_not_contains "$OUT" "2g.10gb"
+	mc 0 --json mig --list-gpu-instance-possible-placements --gpu-instance-profile 14
+	expect_eq "$(echo "$OUT" | json_eval "[p['name'] for p in d['gpus'][0]['profiles']]")" '["2g.10gb"]' "-lgipp -gip 14"
+	mc 0 profiles --profile 0
+	expect_contains "$OUT" "7g.40gb"
+	expect_not_contains "$OUT" "1g.5gb "
+	mc 1 mig -lgip -gip 99
+	expect_contains "$ERR" "no GPU instance profile with the ID given"
+	mc 2 mig -lgi -gip 9
+	expect_contains "$ERR" "-gip applies to -lgip and -lgipp only"
+	mc 2 mig -lgip -gip x
+	mc 0 mode enable
+	mc 0 mig -cgi 9 -C
+	mc 0 mig -lcip -cip 0
+	expect_contains "$OUT" "1c.3g.20gb"
+	expect_not_contains "$OUT" "2c.3g.20gb"
+	mc 0 mig -lcipp -cip 1
+	expect_eq "$OUT" "GPU  0 GI  2 Profile ID  1 (2c.3g.20gb) Placements: {0}:2" "-lcipp -cip 1"
+	mc 0 ci-profiles --profile 2
+	expect_contains "$OUT" "3g.20gb"
+	expect_not_contains "$OUT" "1c.3g.20gb"
+}
+
 # The busy hint says "pass --force": mig -dci/-dgi take it (and the driver still decides).
 t_dci_force() {
 	node A100-SXM4-40GB
