@@ -11,7 +11,7 @@ LINT_BUILD := $(BUILD)/scan
 LINT_REPORT := $(BUILD)/scan-report
 CPPCHECK_FLAGS := --quiet --std=c11 --enable=warning,style,performance,portability --inline-suppr \
 	--suppressions-list=lint/cppcheck.supp --suppress=missingIncludeSystem --error-exitcode=1 \
-	-I include -I nvml --template='{file}:{line}: {severity}: {message} [{id}]'
+	-I include -I nvml -I lib --template='{file}:{line}: {severity}: {message} [{id}]'
 
 .PHONY: lint-cppcheck lint-scan-build
 

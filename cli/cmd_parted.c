@@ -486,6 +486,7 @@ static json_t *gen_doc(const struct mig_node *node)
 {
 	struct gen_model models[64];
 	size_t nmodels = 0;
+	memset(models, 0, sizeof(models));
 	for (size_t i = 0; i < node->ngpus; i++) {
 		const struct mig_gpu *g = &node->gpus[i];
 		char id[16];
@@ -539,7 +540,7 @@ static json_t *gen_doc(const struct mig_node *node)
 		json_decref(balanced);
 
 	/* all-<profile>, profile names in order */
-	const char *names[256];
+	const char *names[256] = {NULL};
 	size_t nnames = 0;
 	for (size_t k = 0; k < nmodels; k++)
 		for (size_t x = 0; x < models[k].gpu->nprofiles && nnames < 256; x++) {
