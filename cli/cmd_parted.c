@@ -234,7 +234,7 @@ static int parse_flags(const char *prog, const struct subcommand *s, int argc, c
 			} else {
 				bool b = true;
 				if (eq && last && parse_bool(eq + 1, &b))
-					return fatal("invalid boolean value \\\"%s\\\" for -%s: parse error (use true or false)",
+					return fatal("invalid boolean value '%s' for -%s: parse error (use true or false)",
 						     eq + 1, fl->name);
 				set_flag(p, fl, NULL, b);
 			}
@@ -249,7 +249,7 @@ static int parse_flags(const char *prog, const struct subcommand *s, int argc, c
 			continue;
 		bool b = false;
 		if (fl->kind == FLAG_BOOL && parse_bool(v, &b))
-			return fatal("could not parse \\\"%s\\\" as bool value from env %s: use true or false", v, fl->env);
+			return fatal("could not parse '%s' as bool value from env %s: use true or false", v, fl->env);
 		set_flag(p, fl, v, b);
 	}
 	return 0;

@@ -217,6 +217,8 @@ t_errors_exit_1() {
 	expect_contains "$ERR" "choose one with -c"
 	pp 1 apply -f "$CONFIG" -c all-balanced -c
 	expect_contains "$ERR" "flag needs an argument"
+	pp 1 assert -f "$CONFIG" -c all-balanced --mode-only=maybe
+	expect_contains "$ERR" "invalid boolean value 'maybe' for -mode-only"
 	MIG_PARTED_SKIP_RESET=maybe expect_rc 1 "$PARTED" apply -f "$CONFIG" -c all-balanced
 	expect_contains "$ERR" "as bool value from env MIG_PARTED_SKIP_RESET"
 	pp 1 assert -f "$TEST_TMP/missing.yaml" -c all-balanced
