@@ -74,6 +74,8 @@ LIB_LIBS = $(DEPS_LIBS) -ldl
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 MIGCTL := $(BUILD)/migctl
+# migctl answers to nvidia-mig-parted's command line when invoked by that name (cli/cmd_parted.c)
+PARTED_LINK := $(BUILD)/nvidia-mig-parted
 
 # ---- tests -------------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -86,7 +88,7 @@ ABI_CLIENT := $(BUILD)/tests/abi-client/client
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-ALL_BINS := $(LIBMIG) $(LIBMIG_SO) $(MIG_PC) $(MIGCTL) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
+ALL_BINS := $(LIBMIG) $(LIBMIG_SO) $(MIG_PC) $(MIGCTL) $(PARTED_LINK) $(SIM_LIB) $(MIGSIM) $(UNIT_BIN) $(SIMTEST_BIN) $(HELPER_BIN) $(ABI_CLIENT) \
 	$(BENCH_BIN)
 include fuzz/fuzz.mk
 include lint.mk
@@ -149,6 +151,9 @@ $(MIGCTL): $(CLI_OBJ) $(LIBMIG_SO)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMIG_SO) \
 		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(DEPS_LIBS)
+
+$(PARTED_LINK): $(MIGCTL)
+	$(Q)ln -sf migctl $@
 
 $(MIGSIM): $(BUILD)/sim/migsim.o $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
@@ -218,6 +223,7 @@ install: all
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)/etc/default
 	install -m 0755 $(MIGCTL) $(DESTDIR)$(BINDIR)/migctl
+	ln -sf migctl $(DESTDIR)$(BINDIR)/nvidia-mig-parted
 	install -m 0755 $(MIGSIM) $(DESTDIR)$(BINDIR)/migsim
 	install -m 0755 $(LIBMIG_SO) $(DESTDIR)$(LIBDIR)/$(notdir $(LIBMIG_SO))
 	ln -sf $(notdir $(LIBMIG_SO)) $(DESTDIR)$(LIBDIR)/$(LIBMIG_SONAME)

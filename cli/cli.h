@@ -4,7 +4,9 @@
 #define MIGCTL_CLI_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../include/mig.h"
 
@@ -139,5 +141,21 @@ enum destroy_mode {
 int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_ids, size_t ngi,
 		const unsigned int *ci_ids, size_t nci, bool force, bool nvidia_smi_words);
 int cli_parse_id_list(const char *s, unsigned int *out, size_t max, size_t *n);
+
+
+/* ---- mig-parted compatibility (cmd_parted.c, issue 15) ---- */
+/* nvidia-mig-parted's command line, as "migctl parted ..." or through an nvidia-mig-parted link. */
+int cmd_parted(struct cli *c, int argc, char **argv);
+/* main() for a binary invoked as nvidia-mig-parted (argv[0]'s last component). */
+int cli_parted_main(int argc, char **argv);
+bool cli_invoked_as_parted(const char *argv0);
+/* The MIG_PARTED_ variables mig-parted gives its hooks (one per apply flag), from apply's own
+ * arguments: fills buf and env (CLI_PARTED_ENVS entries at most) and returns how many. */
+#define CLI_PARTED_ENVS 5
+size_t cli_parted_hook_env(const char *file, const char *set, const char *hooks, bool mode_only, bool skip_reset,
+			   char buf[][PATH_MAX + 40], const char **env);
+/* --mode-only: a target whose GPU's MIG mode is already right is left alone (its instances are
+ * not looked at); a GPU to enable gets no instances. */
+void cli_targets_mode_only(const struct mig_node *node, struct mig_gpu_target *targets, bool mode_only);
 
 #endif

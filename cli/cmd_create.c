@@ -257,8 +257,10 @@ static int create_gis(struct cli *c, struct mig_txn *txn, const char *profiles, 
 											 n++ ? "," : "", g->gis[j].id);
 					}
 				}
-			return cli_fail(c, "%s do not fit together on %s in any order or placement%s%s; nothing was changed",
-					profiles, cli_gpu_label(g), why,
+			char rule[400]; /* issue 15: the rule they break, first (lib/declare/why.c) */
+			mig_explain_unfit(g, want, nitems, rule, sizeof(rule));
+			return cli_fail(c, "%s do not fit together on %s in any order or placement%s%s%s%s; nothing was changed",
+					profiles, cli_gpu_label(g), rule[0] ? ": " : "", rule, why,
 					found || !g->ngis ? "" : "; they do not fit even on an empty GPU");
 		}
 		for (size_t k = 0; k < nitems; k++)

@@ -35,6 +35,10 @@ struct declare_args {
 	double lock_timeout;
 	const char *output; /* plan --output: the plan as a document to apply later */
 	const char *plan;   /* apply --plan: that document */
+	/* issue 15 (mig-parted compatibility): */
+	bool mode_only;      /* apply/assert --mode-only: MIG mode alone, instances not looked at */
+	bool allow_no_match; /* --allow-no-match: a config that selects no GPU is not an error */
+	const char *label;   /* export --label: the config's name (default "current") */
 };
 
 /* Returns 0, or EXIT_USAGE (printed). EXIT_USAGE is returned here, not cli_usage()'s result, so
@@ -63,6 +67,12 @@ static int parse_args(const char *cmd, int argc, char **argv, struct declare_arg
 			a->plan = argv[++i];
 		else if (strcmp(s, "--placements") == 0 && strcmp(cmd, "export") == 0)
 			a->placements = true;
+		else if (strcmp(s, "--mode-only") == 0 && (strcmp(cmd, "apply") == 0 || strcmp(cmd, "assert") == 0))
+			a->mode_only = true;
+		else if (strcmp(s, "--allow-no-match") == 0 && strcmp(cmd, "export") != 0)
+			a->allow_no_match = true;
+		else if (strcmp(s, "--label") == 0 && v && strcmp(cmd, "export") == 0)
+			a->label = argv[++i];
 		else if (strcmp(s, "--lock-timeout") == 0 && v && strcmp(cmd, "apply") == 0) {
 			char *end;
 			a->lock_timeout = strtod(argv[++i], &end);
@@ -122,10 +132,12 @@ static int make_plan(struct cli *c, const struct declare_args *a, struct mig_con
 		cli_fail(c, "out of memory");
 		return -1;
 	}
-	if (mig_config_targets(*config, set, c->node, *targets, &err)) {
+	if (mig_config_targets_flags(*config, set, c->node, a->allow_no_match ? MIG_TARGETS_ALLOW_NO_MATCH : 0, *targets,
+				     &err)) {
 		cli_fail_err(c, &err);
 		return -1;
 	}
+	cli_targets_mode_only(c->node, *targets, a->mode_only); /* issue 15: --mode-only (cmd_parted.c) */
 	for (size_t i = 0; i < c->node->ngpus && c->gpu_selector; i++)
 		if (!c->selected[i])
 			(*targets)[i].selected = false; /* -i narrows what the config selects */
@@ -463,8 +475,8 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	bool applied = false, only_plan = false;
 	size_t done = 0;
 	int ret = EXIT_FAIL;
-	char env_file[PATH_MAX + 32], env_set[300];
-	const char *hook_env[3];
+	char env_file[PATH_MAX + 32], env_set[300], parted_env[CLI_PARTED_ENVS][PATH_MAX + 40];
+	const char *hook_env[CLI_PARTED_ENVS + 3];
 	int r = parse_args("apply", argc, argv, &a, true);
 	if (r)
 		return r;
@@ -474,7 +486,9 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	snprintf(env_set, sizeof(env_set), "MIGCTL_SELECTED_CONFIG=%s", a.set ? a.set : "");
 	hook_env[0] = env_file;
 	hook_env[1] = env_set;
-	hook_env[2] = NULL;
+	/* issue 15: the MIG_PARTED_ names too, as mig-parted's hooks read them (cmd_parted.c) */
+	size_t nenv = 2 + cli_parted_hook_env(a.file, a.set, a.hooks, a.mode_only, !a.reset_pending, parted_env, hook_env + 2);
+	hook_env[nenv] = NULL;
 	if (a.dry_run) {
 		struct mig_error herr;
 		/* a dry run checks the hooks file too: a bad one would stop the real apply */
@@ -760,7 +774,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			json_decref(pins);
 			json_array_append_new(entries, entry);
 		}
-		json_t *doc = json_pack("{s:s, s:{s:o}}", "version", "v1", "mig-configs", "current", entries);
+		json_t *doc = json_pack("{s:s, s:{s:o}}", "version", "v1", "mig-configs", a.label ? a.label : "current", entries);
 		cli_print_json(doc);
 		json_decref(doc);
 		free(groups);
@@ -781,7 +795,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	int configs = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);
 	yaml_document_append_mapping_pair(&d, root, scalar(&d, "mig-configs"), configs);
 	int entries = yaml_document_add_sequence(&d, NULL, YAML_BLOCK_SEQUENCE_STYLE);
-	yaml_document_append_mapping_pair(&d, configs, scalar(&d, "current"), entries);
+	yaml_document_append_mapping_pair(&d, configs, scalar(&d, a.label ? a.label : "current"), entries);
 	for (size_t k = 0; k < ngroups; k++) {
 		const struct exported *e = &groups[k];
 		int entry = yaml_document_add_mapping(&d, NULL, YAML_BLOCK_MAPPING_STYLE);

@@ -37,21 +37,55 @@ static json_t *profile_json(const struct mig_gpu *g, const struct mig_gi_profile
 	return o;
 }
 
-static int profiles_doc(struct cli *c, bool placements_view)
+/* --profile ID[,ID...] (nvidia-smi mig -gip / -cip): only those profile ids; none given: all. */
+struct profile_filter {
+	unsigned int ids[16];
+	size_t n;
+};
+
+static bool wanted(const struct profile_filter *f, unsigned int id)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->ids[i] == id)
+			return true;
+	return f->n == 0;
+}
+
+/* Takes "--profile LIST" from argv into f; returns -1 to go on, or the exit code (printed). */
+static int parse_filter(const char *cmd, int argc, char **argv, int *i, struct profile_filter *f)
+{
+	if (strcmp(argv[*i], "--profile") != 0 || *i + 1 >= argc)
+		return cli_usage("%s: unexpected argument '%s'", cmd, argv[*i]);
+	if (cli_parse_id_list(argv[++*i], f->ids, 16, &f->n))
+		return cli_usage("%s: --profile takes profile IDs, e.g. --profile 19 or --profile 9,14 (got '%s')", cmd,
+				 argv[*i]);
+	return -1;
+}
+
+static int profiles_doc(struct cli *c, bool placements_view, const struct profile_filter *only)
 {
 	json_t *gpus = json_array();
+	size_t shown = 0;
 	for (size_t i = 0; i < c->node->ngpus; i++) {
 		const struct mig_gpu *g = &c->node->gpus[i];
 		if (!c->selected[i])
 			continue;
 		json_t *profiles = json_array();
 		for (size_t k = 0; k < g->nprofiles; k++)
-			json_array_append_new(profiles, profile_json(g, &g->profiles[k]));
+			if (wanted(only, g->profiles[k].id)) {
+				json_array_append_new(profiles, profile_json(g, &g->profiles[k]));
+				shown++;
+			}
 		json_t *o = cli_gpu_json(g, false);
 		json_object_set_new(o, "profiles", profiles);
 		json_array_append_new(gpus, o);
 	}
 	json_t *doc = json_pack("{s:o}", "gpus", gpus);
+	if (only->n && !shown) {
+		json_decref(doc);
+		return cli_fail(c, "the selected GPUs have no GPU instance profile with the ID%s given; see 'migctl profiles'",
+				only->n > 1 ? "s" : "");
+	}
 	if (c->json) {
 		cli_print_json(doc);
 		json_decref(doc);
@@ -72,6 +106,8 @@ static int profiles_doc(struct cli *c, bool placements_view)
 			       "SMs", "CE", "DEC", "ENC", "JPEG", "OFA");
 		for (size_t k = 0; k < g->nprofiles; k++) {
 			const struct mig_gi_profile *p = &g->profiles[k];
+			if (!wanted(only, p->id))
+				continue;
 			if (placements_view) {
 				printf("  %-18s ID %3u  Placements: {", p->name, p->id);
 				for (size_t j = 0; j < p->nplacements; j++)
@@ -107,37 +143,48 @@ static int profiles_doc(struct cli *c, bool placements_view)
 
 int cmd_profiles(struct cli *c, int argc, char **argv)
 {
-	if (argc > 1)
-		return cli_usage("profiles: unexpected argument '%s'", argv[1]);
+	struct profile_filter only = {{0}, 0};
+	for (int i = 1; i < argc; i++) {
+		int r = parse_filter("profiles", argc, argv, &i, &only);
+		if (r >= 0)
+			return r;
+	}
 	c->read_flags |= MIG_READ_CAPACITY;
 	c->read_selected_only = true; /* GPUs are named by .index only */
 	if (cli_load(c))
 		return EXIT_FAIL;
-	return profiles_doc(c, false);
+	return profiles_doc(c, false, &only);
 }
 
 int cmd_placements(struct cli *c, int argc, char **argv)
 {
-	if (argc > 1)
-		return cli_usage("placements: unexpected argument '%s'", argv[1]);
+	struct profile_filter only = {{0}, 0};
+	for (int i = 1; i < argc; i++) {
+		int r = parse_filter("placements", argc, argv, &i, &only);
+		if (r >= 0)
+			return r;
+	}
 	c->read_flags |= MIG_READ_CAPACITY;
 	c->read_selected_only = true; /* GPUs are named by .index only */
 	if (cli_load(c))
 		return EXIT_FAIL;
-	return profiles_doc(c, true);
+	return profiles_doc(c, true, &only);
 }
 
 int cmd_ci_profiles(struct cli *c, int argc, char **argv)
 {
 	unsigned int only[8];
 	size_t nonly = 0;
+	struct profile_filter cip = {{0}, 0};
 	for (int i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "--gi") == 0 || strcmp(argv[i], "-gi") == 0) && i + 1 < argc) {
 			if (cli_parse_id_list(argv[++i], only, 8, &nonly))
 				return cli_usage("ci-profiles: --gi takes GPU instance ids, e.g. --gi 1 or --gi 1,2 (got '%s')",
 						 argv[i]);
 		} else {
-			return cli_usage("ci-profiles: unexpected argument '%s'", argv[i]);
+			int r = parse_filter("ci-profiles", argc, argv, &i, &cip);
+			if (r >= 0)
+				return r;
 		}
 	}
 	c->read_flags |= MIG_READ_CAPACITY;
@@ -166,6 +213,8 @@ int cmd_ci_profiles(struct cli *c, int argc, char **argv)
 				       "OFA");
 			for (size_t j = 0; j < gi->nci_profiles; j++) {
 				const struct mig_ci_profile *p = &gi->ci_profiles[j];
+				if (!wanted(&cip, p->id))
+					continue;
 				json_array_append_new(
 					cps, json_pack("{s:s, s:I, s:b, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
 						       p->name, "id", (json_int_t)p->id, "default", p->is_default, "slices",

@@ -92,9 +92,20 @@ static void print_mode(const struct mig_gpu *g)
 		return;
 	}
 	printf("  MIG mode: %s", cli_mode_name(g->mode_current));
-	if (g->mode_pending != g->mode_current)
-		printf(" (%s pending: stop the GPU's processes or reset the GPU)",
-		       g->mode_pending == MIG_MODE_ENABLED ? "enable" : "disable");
+	const char *change = g->mode_pending == MIG_MODE_ENABLED ? "enable" : "disable";
+	if (g->mode_pending != g->mode_current && g->nprocs) {
+		printf(" (%s pending: the GPU runs process%s", change, g->nprocs == 1 ? "" : "es");
+		for (size_t k = 0; k < g->nprocs && k < 8; k++)
+			printf("%s %u", k ? "," : "", g->procs[k].pid);
+		printf("%s; stop %s, then run 'migctl mode %s -i %u' again, or reset the GPU)", g->nprocs > 8 ? ", ..." : "",
+		       g->nprocs == 1 ? "it" : "them", change, g->index);
+	} else if (g->mode_pending != g->mode_current) {
+		/* nothing of ours runs on it: the driver waits for a reset (or a client we cannot see,
+		 * such as nvidia-persistenced or DCGM, holds it) */
+		printf(" (%s pending: the GPU needs a reset: run 'nvidia-smi --gpu-reset -i %u' (or reboot the node); "
+		       "if the reset says the GPU is in use, stop nvidia-persistenced, DCGM or other clients first)",
+		       change, g->index);
+	}
 	printf("\n");
 }
 
@@ -120,8 +131,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		const struct mig_gpu *g = &c->node->gpus[i];
 		if (!c->selected[i])
 			continue;
-		printf("%sGPU %u: %s  %s  %llu MiB  UUID %s\n", first ? "" : "\n", g->index, g->name, g->pci_bus_id,
-		       g->memory_mib, g->uuid);
+		printf("%sGPU %u: %s  %s  %llu MiB  UUID %s  device id 0x%08X\n", first ? "" : "\n", g->index, g->name,
+		       g->pci_bus_id, g->memory_mib, g->uuid, g->pci_device_id);
 		first = false;
 		print_mode(g);
 		if (g->mode_current != MIG_MODE_ENABLED) {

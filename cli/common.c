@@ -297,6 +297,12 @@ json_t *cli_gpu_json(const struct mig_gpu *g, bool with_instances)
 			      "name", g->name, "pci_bus_id", g->pci_bus_id, "memory_mib", (json_int_t)g->memory_mib,
 			      "mig_mode", "current", cli_mode_name(g->mode_current), "pending",
 			      cli_mode_name(g->mode_pending));
+	/* what a config's device-filter matches: "0x20B010DE" (device << 16 | vendor) */
+	char id[16];
+	snprintf(id, sizeof(id), "0x%08X", g->pci_device_id);
+	json_object_set_new(o, "pci_device_id", json_string(id));
+	snprintf(id, sizeof(id), "0x%08X", g->pci_subsystem_id);
+	json_object_set_new(o, "pci_subsystem_id", json_string(id));
 	if (!with_instances)
 		return o;
 	json_t *gis = json_array();
@@ -397,7 +403,11 @@ void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p
 			ADD("; %u:%u is free", pl.start, pl.size);
 		any_free |= first;
 	}
-	if (any_free) /* a free placement did not do: a limit blocks it */
+	char rule[300];
+	const struct mig_gi_profile *one[1] = {p};
+	if (any_free && mig_explain_unfit(g, one, 1, rule, sizeof(rule))) /* the limit that blocks it, by name */
+		ADD("; so a limit blocks it: %s", rule);
+	else if (any_free) /* a free placement did not do: a limit blocks it */
 		ADD("; so a limit of the profile blocks it: at most %u instance%s of %s, the media engines (+me, +me.all), "
 		    "or the GPU's compute slices",
 		    p->instance_count, p->instance_count == 1 ? "" : "s", p->name);

@@ -26,9 +26,9 @@ static const struct command {
 	{"list", cmd_list, "", "GPUs and their MIG devices with UUIDs (like nvidia-smi -L)"},
 	{"status", cmd_status, "", "MIG mode, a picture of the memory slices, instances, MIG devices, processes"},
 	{"mode", cmd_mode, "enable|disable", "turn MIG mode on or off, saying whether it is active or pending"},
-	{"profiles", cmd_profiles, "", "GPU instance profiles with free/total (like -lgip)"},
-	{"placements", cmd_placements, "", "possible placements of each profile, and which are free (like -lgipp)"},
-	{"ci-profiles", cmd_ci_profiles, "[--gi ID]", "compute instance profiles of each GPU instance (like -lcip)"},
+	{"profiles", cmd_profiles, "[--profile ID,...]", "GPU instance profiles with free/total (like -lgip)"},
+	{"placements", cmd_placements, "[--profile ID,...]", "possible placements of each profile, and which are free (like -lgipp)"},
+	{"ci-profiles", cmd_ci_profiles, "[--gi ID] [--profile ID,...]", "compute instance profiles of each GPU instance (like -lcip)"},
 	{"create", cmd_create, "PROFILE[,PROFILE...] [--placement START] [-C]",
 	 "create GPU instances (and with -C their default compute instance); finds placements that fit"},
 	{"create-ci", cmd_create_ci, "--gi ID [PROFILE[,PROFILE...]]",
@@ -37,28 +37,49 @@ static const struct command {
 	 "destroy compute instances, then GPU instances; refuses instances with processes unless --force"},
 	{"mig", cmd_mig, "-lgip|-lgipp|-lcip|-lgi|-lci|-cgi LIST [-C]|-cci [LIST] -gi ID|-dci|-dgi ...",
 	 "nvidia-smi mig's own spelling and wording"},
-	{"plan", cmd_plan, "-f FILE [-c CONFIG] [--force]",
+	{"plan", cmd_plan, "-f FILE [-c CONFIG] [--force] [--allow-no-match]",
 	 "show what apply would do for a mig-parted config, with each changed GPU before and after"},
 	{"apply", cmd_apply,
-	 "-f FILE [-c CONFIG] [--dry-run] [--force] [--reset-pending] [--lock-timeout SECONDS] [-k HOOKS]",
+	 "-f FILE [-c CONFIG] [--dry-run] [--force] [--reset-pending] [--lock-timeout SECONDS] [-k HOOKS] [--mode-only] "
+	 "[--allow-no-match]",
 	 "bring the GPUs to a mig-parted config, keeping every instance the config still contains"},
-	{"assert", cmd_assert, "-f FILE [-c CONFIG]",
+	{"assert", cmd_assert, "-f FILE [-c CONFIG] [--mode-only] [--allow-no-match]",
 	 "exit 0 when the GPUs match the config, 4 when they differ (printing how)"},
-	{"export", cmd_export, "[--placements]", "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
+	{"export", cmd_export, "[--placements] [--label NAME]",
+	 "the current layout as a mig-parted v1 config (YAML; JSON with --json)"},
+	{"parted", cmd_parted, "apply|assert|export|generate-config|checkpoint|restore [FLAGS]",
+	 "nvidia-mig-parted's command line, flags, MIG_PARTED_ variables, output and exit codes"},
 	{"cdi", cmd_cdi, "generate [--output PATH] [--format yaml|json] [--vendor V] [--class C] [--driver-root DIR] [--mknod] | list",
 	 "write a CDI spec of the MIG devices and GPUs (for podman, containerd, CRI-O), or list its names"},
-	{"help", cmd_help, "", "this text"},
+	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},
 };
+
+/* One command's usage: "migctl COMMAND --help", "migctl help COMMAND". */
+static int command_help(const struct command *cmd)
+{
+	printf("Usage: migctl [OPTIONS] %s%s%s\n\n%s\n\nSee 'migctl help' for the options, and migctl(8).\n", cmd->name,
+	       cmd->args[0] ? " " : "", cmd->args, cmd->help);
+	return EXIT_OK;
+}
 
 static int cmd_help(struct cli *c, int argc, char **argv)
 {
 	(void)c;
-	(void)argc;
-	(void)argv;
+	if (argc > 2)
+		return cli_usage("help: one command at a time ('%s' after '%s')", argv[2], argv[1]);
+	for (size_t i = 0; argc == 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return command_help(&commands[i]);
+	if (argc == 2)
+		return cli_usage("help: unknown command '%s'", argv[1]);
 	printf("Usage: migctl [OPTIONS] COMMAND [ARGS]\n\nManage NVIDIA Multi-Instance GPU (MIG) partitions.\n\n"
 	       "Commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %-12s %s\n               %s\n", commands[i].name, commands[i].args, commands[i].help);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].args[0]) /* a command without arguments takes one line */
+			printf("  %-12s %s\n               %s\n", commands[i].name, commands[i].args, commands[i].help);
+		else
+			printf("  %-12s %s\n", commands[i].name, commands[i].help);
+	}
 	printf("\nOptions (anywhere on the line):\n"
 	       "  --json              machine-readable output (documented in migctl(8))\n"
 	       "  -i, --gpu SELECTOR  GPUs to act on: an index, a list (0,2), all, a GPU UUID or a PCI bus id\n"
@@ -180,6 +201,26 @@ int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line)
 	const char *env = getenv("MIGCTL_NVML_LIB");
 	if (!line->sim && !c->nvml_lib && env && *env)
 		c->nvml_lib = env;
+	/* a selector that cannot name any GPU is a usage error (exit 2), before anything is loaded;
+	 * one that names a GPU this node lacks is found later (exit 1) */
+	if (c->gpu_selector) {
+		struct mig_node none = {.gpus = NULL};
+		struct mig_error err;
+		bool unused;
+		char item[256];
+		const char *s = c->gpu_selector;
+		if (!*s)
+			return cli_usage("empty GPU selector: -i takes an index, a list, all, a UUID or a PCI bus id");
+		while (*s) {
+			size_t n = strcspn(s, ",");
+			snprintf(item, sizeof(item), "%.*s", (int)(n < sizeof(item) - 1 ? n : sizeof(item) - 1), s);
+			if (!n || (s[n] == ',' && !s[n + 1]))
+				return cli_usage("empty item in GPU selector '%s'", c->gpu_selector);
+			if (mig_select_gpus(&none, item, &unused, &err) && err.status == MIG_E_INVALID)
+				return cli_usage("%s", err.msg);
+			s += n + (s[n] == ',');
+		}
+	}
 	return -1;
 }
 
@@ -189,9 +230,15 @@ int cli_run(struct cli *c, struct cli_line *line)
 	int ret = -1;
 	if (line->nrest == 0)
 		return cli_usage("no command given");
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (strcmp(rest[0], commands[k].name) == 0)
-			ret = commands[k].fn(c, line->nrest, rest);
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (strcmp(rest[0], commands[k].name) != 0)
+			continue;
+		/* COMMAND --help (mig and parted answer their own flags' help) */
+		bool help = false;
+		for (int i = 1; i < line->nrest && strcmp(rest[0], "mig") != 0 && strcmp(rest[0], "parted") != 0; i++)
+			help |= strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0;
+		ret = help ? command_help(&commands[k]) : commands[k].fn(c, line->nrest, rest);
+	}
 	if (ret < 0) {
 		if (strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0)
 			ret = cmd_help(c, 0, NULL);
@@ -227,6 +274,8 @@ int cli_main(int argc, char **argv)
 	struct cli c = {0};
 	struct cli_line line;
 
+	if (argc > 0 && cli_invoked_as_parted(argv[0]))
+		return cli_parted_main(argc, argv);
 	int ret = cli_parse_line(&c, argc, argv, &line);
 	if (ret >= 0)
 		return ret;

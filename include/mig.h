@@ -765,6 +765,36 @@ struct mig_refresh_result {
  */
 int mig_consumers_refresh(struct mig_ctx *ctx, struct mig_node *node, const struct mig_settings *settings,
 			  struct mig_refresh_result *res, struct mig_error *err);
+/* ---- mig-parted compatibility (issue 15) ---------------------------------------------- */
+
+enum mig_targets_flags {
+	/* a set that selects no GPU of the node is not an error (mig-parted fails there; a fleet
+	 * sharing one file may want it). mig_config_targets is strict. */
+	MIG_TARGETS_ALLOW_NO_MATCH = 1u << 0,
+};
+
+/* mig_config_targets with flags (enum mig_targets_flags). Without MIG_TARGETS_ALLOW_NO_MATCH a
+ * set whose entries match no GPU fails with MIG_E_NOT_FOUND, naming the filters and the GPUs
+ * present with their PCI device ids. */
+int mig_config_targets_flags(const struct mig_config *config, const struct mig_config_set *set,
+			     const struct mig_node *node, unsigned int flags, struct mig_gpu_target *targets,
+			     struct mig_error *err);
+
+/* The possible placements (compute slices inside the GPU instance) of a compute instance
+ * profile (NVML_COMPUTE_INSTANCE_PROFILE_*) in GPU instance gi_id of GPU gpu: at most max into
+ * out, *n set (nvidia-smi mig -lcipp). */
+int mig_gi_ci_placements(struct mig_ctx *ctx, unsigned int gpu, unsigned int gi_id, unsigned int ci_profile_id,
+			 struct mig_placement *out, size_t max, size_t *n, struct mig_error *err);
+
+/* Why the GPU instance profiles want[0..n) cannot be placed together on g beside its GPU
+ * instances, in the words of the rule they break: a profile's instance limit ("1g.10gb: 8
+ * asked, at most 7 fit"), +me.all's media engines, or how many of one profile fit. Writes ""
+ * (and returns 0) when no single rule explains it. */
+size_t mig_explain_unfit(const struct mig_gpu *g, const struct mig_gi_profile *const *want, size_t n, char *buf,
+			 size_t len);
+/* "8 x 1g.10gb, 3g.40gb": a list of profiles with repeats counted. */
+size_t mig_format_profile_list(const struct mig_gi_profile *const *want, size_t n, char *buf, size_t len);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -344,6 +344,8 @@ nvmlReturn_t sim_set_mig_mode(struct sim_state *st, unsigned int gpu, unsigned i
 {
 	struct sim_gpu *g = &st->gpus[gpu];
 
+	if (g->model->nprofiles == 0) /* a GPU without MIG */
+		return NVML_ERROR_NOT_SUPPORTED;
 	if (mode != NVML_DEVICE_MIG_DISABLE && mode != NVML_DEVICE_MIG_ENABLE)
 		return NVML_ERROR_INVALID_ARGUMENT;
 	/* NVIDIA's tools destroy instances before disabling; the driver refuses otherwise. */

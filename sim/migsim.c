@@ -215,6 +215,10 @@ static void show_text(const struct sim_store *s)
 	for (unsigned int i = 0; i < st->ngpus; i++) {
 		const struct sim_gpu *g = &st->gpus[i];
 		printf("GPU %u: %s (UUID: %s) %08X:%02X:00.0\n", i, g->model->name, g->uuid, 0u, g->pci_bus);
+		if (g->model->nprofiles == 0) { /* a GPU without MIG */
+			printf("    MIG: not supported\n");
+			continue;
+		}
 		printf("    MIG mode: current %s, pending %s%s%s\n", g->mig_current ? "enabled" : "disabled",
 		       g->mig_pending ? "enabled" : "disabled", g->reset_required ? ", reset required" : "",
 		       g->swapped_halves ? ", swapped halves" : "");
@@ -294,11 +298,13 @@ static int cmd_models(int argc, char **argv)
 			json_t *profiles = json_array();
 			for (unsigned int k = 0; k < m->nprofiles; k++)
 				json_array_append_new(profiles, json_string(m->profiles[k].name));
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "model", m->key, "name", m->name,
-							     "memory_mib", (json_int_t)m->memory_mib, "profiles",
-							     profiles));
+			char id[16];
+			snprintf(id, sizeof(id), "0x%08X", m->pci_device_id);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:o}", "model", m->key, "name", m->name,
+							     "pci_device_id", id, "memory_mib", (json_int_t)m->memory_mib,
+							     "profiles", profiles));
 		} else {
-			printf("%-16s %-45s", m->key, m->name);
+			printf("%-16s %-45s 0x%08X", m->key, m->name, m->pci_device_id);
 			for (unsigned int k = 0; k < m->nprofiles; k++)
 				printf(" %s", m->profiles[k].name);
 			printf("\n");

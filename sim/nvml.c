@@ -779,6 +779,8 @@ EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *curr
 	struct sim_gpu *g = phys_gpu(device);
 	if (!g || !currentMode || !pendingMode)
 		return end(NVML_ERROR_INVALID_ARGUMENT, false);
+	if (g->model->nprofiles == 0) /* a GPU without MIG, as the driver answers for one */
+		return end(NVML_ERROR_NOT_SUPPORTED, false);
 	*currentMode = g->mig_current;
 	*pendingMode = g->mig_pending;
 	return end(NVML_SUCCESS, false);

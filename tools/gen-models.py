@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Generate sim/models_data.c, the simulator's GPU tables, from the project's hardware facts.
 
-Usage: tools/gen-models.py [FACTS_JSON] > sim/models_data.c
+Usage: tools/gen-models.py [FACTS_JSON [MORE_FACTS_JSON]] > sim/models_data.c
 
-The facts file (shared/facts/mig-profiles.json) is the truth for every value it gives. Where it
-marks a value unknown (null), the choice made here is applied and listed in ASSUMPTIONS, which
-docs/simulator.md repeats. The output is committed, so building needs no Python and no facts file.
+The facts files (shared/facts/mig-profiles.json and mig-profiles-more.json) are the truth for
+every value they give. Where they mark a value unknown (null) or inferred, the choice made here
+is applied and listed in ASSUMPTIONS, which docs/simulator.md repeats. Two models are not in the
+facts and are built here from documented assumptions: the pre-production GB200 whose driver
+named its profiles 1g.24gb ... 3g.95gb, 4g.95gb, 7g.189gb (DERIVED), and a GPU without MIG
+(NON_MIG). The output is committed, so building needs no Python and no facts file.
 """
+import copy
 import json
 import sys
 
@@ -21,7 +25,53 @@ MODELS = [
     ("H200-SXM-141GB", "H200", ["H200-SXM-141GB", "H200-141GB"], False),
     ("B200", "B200", ["B200-180GB"], False),
     ("RTX-PRO-6000-Blackwell", "RTX-PRO-6000", ["RTX-PRO-6000-BLACKWELL", "RTXPRO6000"], False),
+    ("GH200-144GB-HBM3e", "GH200-144GB", ["GH200-144G-HBM3E", "GH200-144G"], False),
+    ("GH200-96GB (H100 96GB on GH200)", "GH200-96GB", ["GH200", "GH200-480GB", "H100-96GB"], False),
+    ("GB200", "GB200", ["GB200-186GB"], False),
+    # from mig-profiles-more.json
+    ("GB300", "GB300", ["GB300-278GB"], False),
+    ("B300-SXM6-AC", "B300", ["B300-SXM6-AC", "B300-269GB"], False),
+    ("H20-96GB", "H20", ["H20-96GB"], False),
+    ("PG506-96GB (GA100)", "PG506-96GB", ["PG506-232", "A100-96GB"], True),
+    # built here (DERIVED, NON_MIG)
+    ("GB200-189GB", "GB200-189GB", ["GB200-PREPRODUCTION"], False),
+    ("DGX-Display", "DGX-Display", ["NON-MIG", "DISPLAY"], False),
 ]
+
+# GPU-level values the facts leave null, with the reason (listed in ASSUMPTIONS).
+GPU_FILL = {
+    "GB200": {"total_memory_mib_nvidia_smi": (189952, "185.5 GiB, so that the 7g is named 7g.186gb as NVIDIA's config names it"),
+              "total_sm_count": (152, "as GB300 (the 1g and 2g SM counts, 18 and 38, are GB300's)")},
+}
+
+# GPUs whose profile memory sizes the facts leave null, taken from a GPU with the same total
+# memory and profile names.
+MEMORY_FROM = {"GH200-96GB (H100 96GB on GH200)": "H20-96GB"}
+
+# GPUs whose GI profiles the facts give without compute instance profiles: those of a GPU
+# with the same slice layout are used.
+CI_FROM = {"GB200": "B200"}
+
+# The GB200 that NVIDIA's default mig-parted config still names with 3g.95gb, 4g.95gb and
+# 7g.189gb: the HGX GB200 of gpu-operator PR #1303 (March 2025, "[MIG] add support for HGX
+# GB200"), whose nvidia-smi mig -lgip listed 1g.24gb (20.00 GiB), 1g.24gb+me, 1g.47gb (45.50 GiB)
+# and 2g.47gb; later production boards and drivers name the same profiles 1g.23gb ... 7g.186gb
+# (mig-parted issue #227, PR #228). Same PCI id, ids, placements and SMs as GB200.
+DERIVED = {
+    "GB200-189GB": ("GB200", {
+        "names": {"1g.23gb": "1g.24gb", "1g.23gb+me": "1g.24gb+me", "3g.93gb": "3g.95gb", "4g.93gb": "4g.95gb",
+                  "7g.186gb": "7g.189gb"},
+        "memory": {"1g.24gb": 20480, "1g.24gb+me": 20480},
+        "total_memory_mib_nvidia_smi": 193024,
+    }),
+}
+
+# A GPU without MIG, such as a DGX Station's display GPU (0x1FB010DE in NVIDIA's DGX Station
+# example config): nvmlDeviceGetMigMode answers NOT_SUPPORTED.
+NON_MIG = {
+    "DGX-Display": {"nvml_name": "NVIDIA DGX Display", "pci_device_id": "0x1FB010DE", "nvml_device_arch": 6,
+                    "cuda_compute_capability": "7.5", "total_memory_mib_nvidia_smi": 4096, "total_sm_count": 14},
+}
 
 # PCI subsystem ids are not in the facts; the A100 value is the facts' own example.
 SUBSYSTEM = {"A100-SXM4-40GB": 0x145F10DE}
@@ -51,11 +101,15 @@ def fill_gi(model, prof, by_name):
     if prof["sm_count"] is None:
         one = next(p for p in by_name.values() if p["name"].startswith("1g.") and p["nvml_const_value"] == 0)
         if name.startswith("7g."):
-            prof["sm_count"] = 148 if model == "B200" else 7 * one["sm_count"]
+            prof["sm_count"] = {"B200": 148, "GB200": 152, "GB200-189GB": 152}.get(model, 7 * one["sm_count"])
             note("%s %s SMs: %d (all SMs of the GPU, as a Hopper 7g has)" % (model, name, prof["sm_count"]))
         else:
             prof["sm_count"] = prof["slice_count"] * one["sm_count"]
             note("%s %s SMs: %d (slices x SMs of a 1g)" % (model, name, prof["sm_count"]))
+    if prof.get("copy_engines") is None:
+        one = next(p for p in by_name.values() if p["name"].startswith("1g.") and p["nvml_const_value"] == 0)
+        prof["copy_engines"] = prof["slice_count"] * one["copy_engines"]
+        note("%s %s copy engines: %d (a 1g's per compute slice)" % (model, name, prof["copy_engines"]))
     for field in ("decoders", "jpeg"):
         if prof[field] is None:
             prof[field] = prof["slice_count"]
@@ -93,11 +147,69 @@ def ci_name(gi, ci):
     return "1c." + gi["name"]
 
 
+def derive(gpus):
+    """Add the DERIVED and NON_MIG models to gpus (keyed by facts key)."""
+    for key, (base, how) in DERIVED.items():
+        g = copy.deepcopy(gpus[base])
+        g["key"] = key
+        for p in g["gi_profiles"]:
+            old = p["name"]
+            p["name"] = how["names"].get(old, old)
+            if p["name"] in how["memory"]:
+                p["memory_mib"] = how["memory"][p["name"]]
+            for c in p.get("ci_profiles", []):
+                for a, b in how["names"].items():
+                    c["name"] = c["name"].replace(a, b)
+                    if c.get("nvml_profile_name_string"):
+                        c["nvml_profile_name_string"] = c["nvml_profile_name_string"].replace(a, b)
+        g["total_memory_mib_nvidia_smi"] = how["total_memory_mib_nvidia_smi"]
+        note("%s: the pre-production GB200 naming (gpu-operator PR #1303): %s; 1g.24gb memory 20480 MiB "
+             "(20.00 GiB in that capture); total memory %d MiB so that the 7g is named 7g.189gb; everything else "
+             "as GB200" % (key, ", ".join("%s for %s" % (b, a) for a, b in how["names"].items()),
+                           how["total_memory_mib_nvidia_smi"]))
+        gpus[key] = g
+    for key, v in NON_MIG.items():
+        g = dict(v)
+        g.update({"key": key, "sm_count_in_mig_full": None, "placement_grid_units": 0, "compute_slices": 0,
+                  "max_gpu_instances": 0, "max_mig_device_count": 0, "gi_profiles": []})
+        note("%s: a GPU without MIG (%s, %s): %d MiB, %d SMs, Turing; the values are a display GPU's, "
+             "chosen, not sourced" % (key, v["nvml_name"], v["pci_device_id"], v["total_memory_mib_nvidia_smi"],
+                                     v["total_sm_count"]))
+        gpus[key] = g
+
+
 def emit(facts):
     gpus = {g["key"]: g for g in facts["gpus"]}
+    for key, fill in GPU_FILL.items():
+        for field, (value, why) in fill.items():
+            if gpus[key].get(field) is None:
+                gpus[key][field] = value
+                note("%s %s: %d (%s)" % (key, field, value, why))
+    for key, src in MEMORY_FROM.items():
+        same = {p["name"]: p["memory_mib"] for p in gpus[src]["gi_profiles"]}
+        for p in gpus[key]["gi_profiles"]:
+            if p["memory_mib"] is None and same.get(p["name"]):
+                p["memory_mib"] = same[p["name"]]
+                note("%s %s memory: %d MiB (as %s, the same 97871 MiB Hopper with the same profile names)" % (
+                    key, p["name"], p["memory_mib"], src))
+    for key, src in CI_FROM.items():
+        for p in gpus[key]["gi_profiles"]:
+            if p.get("ci_profiles"):
+                continue
+            like = next(q for q in gpus[src]["gi_profiles"] if q["slice_count"] == p["slice_count"] and q.get("ci_profiles"))
+            p["ci_profiles"] = copy.deepcopy(like["ci_profiles"])
+            for c in p["ci_profiles"]:
+                c["name"] = c["name"].replace(like["name"], p["name"])
+                if c.get("nvml_profile_name_string"):
+                    c["nvml_profile_name_string"] = c["nvml_profile_name_string"].replace(like["name"], p["name"])
+                if c["slice_count"] == p["slice_count"]:
+                    c["sm_count"] = None  # the GI's own SMs (fill_ci)
+            note("%s GI %s: compute instance profiles as %s's %s (ids, slices, placements), named for this GI" % (
+                key, p["name"], src, like["name"]))
+    derive(gpus)
     out = []
     w = out.append
-    w("/* Generated by tools/gen-models.py from shared/facts/mig-profiles.json. Do not edit. */")
+    w("/* Generated by tools/gen-models.py from shared/facts/mig-profiles.json and mig-profiles-more.json. Do not edit. */")
     w('#include "models.h"')
     w("")
     for fkey, key, aliases, persists in MODELS:
@@ -116,7 +228,7 @@ def emit(facts):
         if sub is None:
             sub = dev
             note("%s PCI subsystem id: 0x%08X (the device id; not in the facts)" % (key, sub))
-        total_sms = g["sm_count_in_mig_full"] or g["total_sm_count"]
+        total_sms = g.get("sm_count_in_mig_full") or g["total_sm_count"]
         w("\t{")
         w("\t\t.key = %s," % c_str(key))
         w("\t\t.aliases = aliases_%s," % key.replace("-", "_"))
@@ -133,8 +245,11 @@ def emit(facts):
         w("\t\t.max_mig_devices = %d," % g["max_mig_device_count"])
         w("\t\t.mig_mode_survives_reset = %s," % ("true" if persists else "false"))
         w("\t\t.nprofiles = %d," % len(g["gi_profiles"]))
+        if not g["gi_profiles"]:  # a GPU without MIG
+            w("\t},")
+            continue
         w("\t\t.profiles = {")
-        one = next(p for p in g["gi_profiles"] if p["nvml_const_value"] == 0)
+        one = next((p for p in g["gi_profiles"] if p["nvml_const_value"] == 0), None)
         for p in g["gi_profiles"]:
             caps = 0
             if "+gfx" in p["name"]:
@@ -184,8 +299,11 @@ def emit(facts):
 
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "../shared/facts/mig-profiles.json"
+    more = sys.argv[2] if len(sys.argv) > 2 else path.replace("mig-profiles.json", "mig-profiles-more.json")
     with open(path) as f:
         facts = json.load(f)
+    with open(more) as f:
+        facts["gpus"] += json.load(f)["gpus"]
     sys.stdout.write(emit(facts))
 
 

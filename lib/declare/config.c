@@ -96,18 +96,27 @@ static int parse_uint(struct parse *p, const yaml_node_t *n, const char *what, u
 	return 0;
 }
 
+/* YAML 1.1's booleans, as go-yaml (mig-parted) reads them: true/false, yes/no, on/off, y/n. */
 static int parse_bool(struct parse *p, const yaml_node_t *n, const char *what, bool *out)
 {
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"};
 	const char *s = scalar(n);
-	if (s && plain(n) && (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)) {
-		*out = true;
-		return 0;
-	}
-	if (s && plain(n) && (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)) {
-		*out = false;
-		return 0;
+	for (size_t i = 0; s && plain(n) && i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcmp(s, no[i]) == 0)
+			return *out = false, 0;
 	}
 	return bad(p, n, "%s must be true or false", what);
+}
+
+/* A YAML null: "~", "null", or nothing at all ("mig-devices:"). */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	return s && plain(n) && (!*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+				 strcmp(s, "NULL") == 0);
 }
 
 /* "0x20B010DE" or "0x20B010DE:0x145F10DE" */
@@ -325,7 +334,7 @@ static int parse_entry(struct parse *p, const yaml_node_t *n, struct mig_config_
 			return bad(p, n, "mig-enabled is true, so 'mig-devices' is required ({} for no instances)");
 		if (parse_profiles(p, profiles, e))
 			return -1;
-	} else if (profiles) {
+	} else if (profiles && !is_null(profiles)) { /* null is absent, as in mig-parted */
 		if (profiles->type != YAML_MAPPING_NODE || profiles->data.mapping.pairs.top != profiles->data.mapping.pairs.start)
 			return bad(p, profiles, "mig-enabled is false, so mig-devices must be absent or {}");
 	}
@@ -336,6 +345,117 @@ static int parse_entry(struct parse *p, const yaml_node_t *n, struct mig_config_
 			return -1;
 	}
 	return 0;
+}
+
+/* ---- YAML merge keys, as go-yaml (which mig-parted reads its files with) takes them ---------
+ *
+ * "<<: *anchor" (or "<<: [*a, *b]") in a mapping adds the pairs of the named mappings whose
+ * keys the mapping does not give itself; among several, the first named wins. The document is
+ * rewritten in place before it is read, so every later check sees the merged mapping. */
+
+enum merge_state { MERGE_TODO, MERGE_BUSY, MERGE_DONE };
+
+static bool is_merge_key(const yaml_node_t *k)
+{
+	return k && plain(k) && strcmp((const char *)k->data.scalar.value, "<<") == 0;
+}
+
+static bool has_key(struct parse *p, const yaml_node_t *m, const char *key)
+{
+	for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
+		const char *k = scalar(node(p, pr->key));
+		if (k && strcmp(k, key) == 0 && !is_merge_key(node(p, pr->key)))
+			return true;
+	}
+	return false;
+}
+
+static int expand_merges(struct parse *p, int id, unsigned char *state);
+
+/* Add to mapping id the pairs of mapping src that it lacks. */
+static int merge_from(struct parse *p, int id, int src, unsigned char *state, const yaml_node_t *at)
+{
+	yaml_node_t *from = node(p, src);
+	if (!from || from->type != YAML_MAPPING_NODE)
+		return bad(p, at, "a merge key (<<) takes a mapping, usually an alias such as *defaults, or a list of them");
+	if (expand_merges(p, src, state))
+		return -1;
+	from = node(p, src); /* appending pairs may have moved the node table */
+	size_t n = (size_t)(from->data.mapping.pairs.top - from->data.mapping.pairs.start);
+	if (spend(p, at, n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_pair_t pair = node(p, src)->data.mapping.pairs.start[i];
+		const char *key = scalar(node(p, pair.key));
+		if (key && has_key(p, node(p, id), key))
+			continue;
+		if (!yaml_document_append_mapping_pair(&p->doc, id, pair.key, pair.value))
+			return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int expand_merges(struct parse *p, int id, unsigned char *state)
+{
+	yaml_node_t *n = node(p, id);
+	if (!n || state[id] == MERGE_DONE)
+		return 0;
+	if (state[id] == MERGE_BUSY)
+		return bad(p, n, "this mapping merges itself (<< refers to a mapping that contains it)");
+	state[id] = MERGE_BUSY;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+		for (size_t i = 0; i < count; i++)
+			if (expand_merges(p, node(p, id)->data.sequence.items.start[i], state))
+				return -1;
+	} else if (n->type == YAML_MAPPING_NODE) {
+		/* take the merge pairs out first: explicit keys, wherever they stand, win */
+		int merges[16];
+		size_t nmerges = 0, kept = 0;
+		size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		for (size_t i = 0; i < count; i++) {
+			yaml_node_pair_t pr = n->data.mapping.pairs.start[i];
+			if (!is_merge_key(node(p, pr.key))) {
+				n->data.mapping.pairs.start[kept++] = pr;
+				continue;
+			}
+			if (nmerges == sizeof(merges) / sizeof(merges[0]))
+				return bad(p, node(p, pr.key), "more than 16 merge keys (<<) in one mapping");
+			merges[nmerges++] = pr.value;
+		}
+		n->data.mapping.pairs.top = n->data.mapping.pairs.start + kept;
+		for (size_t i = 0; i < kept; i++)
+			if (expand_merges(p, node(p, id)->data.mapping.pairs.start[i].value, state))
+				return -1;
+		for (size_t m = 0; m < nmerges; m++) {
+			yaml_node_t *v = node(p, merges[m]);
+			if (v && v->type == YAML_SEQUENCE_NODE) {
+				size_t items = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+				for (size_t i = 0; i < items; i++) {
+					int src = node(p, merges[m])->data.sequence.items.start[i];
+					if (merge_from(p, id, src, state, node(p, merges[m])))
+						return -1;
+				}
+			} else if (merge_from(p, id, merges[m], state, v ? v : n)) {
+				return -1;
+			}
+		}
+	}
+	state[id] = MERGE_DONE;
+	return 0;
+}
+
+static int resolve_merges(struct parse *p)
+{
+	size_t nnodes = (size_t)(p->doc.nodes.top - p->doc.nodes.start);
+	if (!yaml_document_get_root_node(&p->doc))
+		return 0;
+	unsigned char *state = calloc(nnodes + 1, 1);
+	if (!state)
+		return mig_error_set(p->err, MIG_E_NOMEM, "out of memory");
+	int r = expand_merges(p, 1, state);
+	free(state);
+	return r;
 }
 
 static int parse_root(struct parse *p, struct mig_config *c)
@@ -430,7 +550,9 @@ int mig_config_parse(const char *text, size_t len, const char *file, struct mig_
 		mig_config_free(c);
 		return -1;
 	}
-	ret = parse_root(&p, c);
+	ret = resolve_merges(&p);
+	if (ret == 0)
+		ret = parse_root(&p, c);
 	if (ret == 0) {
 		yaml_document_t next;
 		if (!yaml_parser_load(&parser, &next)) {

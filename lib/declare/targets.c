@@ -154,13 +154,9 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 	const struct mig_gi_profile *want[MAX_GIS];
 	struct mig_placement out[MAX_GIS];
 	size_t npinned = 0, nwant = 0;
-	char list[256] = "";
-	size_t used = 0;
 
 	for (size_t i = 0; i < t->ngis; i++) {
 		const struct mig_target_gi *gi = &t->gis[i];
-		if (used < sizeof(list))
-			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", gi->profile);
 		for (size_t k = 0; k < g->nprofiles; k++)
 			if (g->profiles[k].id == gi->profile_id) {
 				if (gi->pinned) {
@@ -182,16 +178,68 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 		}
 	empty.gis = pinned;
 	empty.ngis = npinned;
-	if (nwant && mig_place_gis(&empty, want, nwant, out, NULL))
+	if (nwant && mig_place_gis(&empty, want, nwant, out, NULL)) {
+		/* the rule they break ("1g.10gb: 8 asked, at most 7 fit"), with the list counted */
+		char why[300], counted[200];
+		const struct mig_gi_profile *all[MAX_GIS];
+		size_t nall = 0;
+		for (size_t i = 0; i < t->ngis; i++)
+			for (size_t k = 0; k < g->nprofiles; k++)
+				if (g->profiles[k].id == t->gis[i].profile_id && nall < MAX_GIS)
+					all[nall++] = &g->profiles[k];
+		struct mig_gpu bare = *g;
+		bare.ngis = 0;
+		mig_format_profile_list(all, nall, counted, sizeof(counted));
+		if (!mig_explain_unfit(&bare, all, nall, why, sizeof(why)))
+			mig_explain_unfit(&empty, want, nwant, why, sizeof(why));
 		return mig_error_set(err, MIG_E_INVALID,
-				     "%s:%u:%u: %s cannot fit together on GPU %u (%s) in any layout; see 'migctl profiles -i %u'",
-				     c->file, e->where.line, e->where.column, list, g->index, g->name, g->index);
+				     "%s:%u:%u: %s cannot fit together on GPU %u (%s) in any layout%s%s; see 'migctl profiles -i %u'",
+				     c->file, e->where.line, e->where.column, counted, g->index, g->name, why[0] ? ": " : "",
+				     why, g->index);
+	}
 	return 0;
+}
+
+/* A set that selects no GPU of the node (a device-filter typo, a file shared by a fleet): the
+ * filters its entries give, and the GPUs here by model with the device id a filter takes. */
+static int selects_nothing(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
+			   struct mig_error *err)
+{
+	char asked[160] = "", here[240] = "";
+	size_t a = 0, h = 0;
+	for (size_t k = 0; k < set->nentries; k++)
+		for (size_t i = 0; i < set->entries[k].nfilters && a < sizeof(asked); i++)
+			a += (size_t)snprintf(asked + a, sizeof(asked) - a, "%s0x%08X", a ? ", " : "",
+					      set->entries[k].filters[i].device_id);
+	for (size_t i = 0; i < node->ngpus && h < sizeof(here); i++) {
+		const struct mig_gpu *g = &node->gpus[i];
+		size_t same = 0;
+		bool seen = false;
+		for (size_t k = 0; k < node->ngpus; k++) {
+			seen |= k < i && node->gpus[k].pci_device_id == g->pci_device_id && strcmp(node->gpus[k].name, g->name) == 0;
+			same += node->gpus[k].pci_device_id == g->pci_device_id && strcmp(node->gpus[k].name, g->name) == 0;
+		}
+		if (!seen)
+			h += (size_t)snprintf(here + h, sizeof(here) - h, "%s%zu x %s (device id 0x%08X)", h ? ", " : "", same,
+					      g->name, g->pci_device_id);
+	}
+	return mig_error_set(err, MIG_E_NOT_FOUND,
+			     "%s:%u:%u: config '%s' selects no GPU of this node%s%s%s; the GPUs here: %s. Correct the "
+			     "device-filter or devices, or pass --allow-no-match to accept a config that selects nothing",
+			     c->file, set->where.line, set->where.column, set->name, a ? " (its device-filter " : "", asked,
+			     a ? " matches none)" : " (its devices name none that support MIG)", node->ngpus ? here : "none");
 }
 
 int mig_config_targets(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
 		       struct mig_gpu_target *targets, struct mig_error *err)
 {
+	return mig_config_targets_flags(c, set, node, 0, targets, err);
+}
+
+int mig_config_targets_flags(const struct mig_config *c, const struct mig_config_set *set, const struct mig_node *node,
+			     unsigned int flags, struct mig_gpu_target *targets, struct mig_error *err)
+{
+	size_t matched = 0;
 	memset(targets, 0, node->ngpus * sizeof(*targets));
 	for (size_t k = 0; k < set->nentries; k++) {
 		const struct mig_config_entry *e = &set->entries[k];
@@ -202,6 +250,7 @@ int mig_config_targets(const struct mig_config *c, const struct mig_config_set *
 			struct mig_gpu_target *t = &targets[i];
 			if (!entry_names_gpu(e, g))
 				continue;
+			matched++;
 			if (t->selected)
 				return mig_error_set(err, MIG_E_INVALID,
 						     "%s:%u:%u: GPU %u is also chosen by the entry at line %u; each GPU may be "
@@ -220,6 +269,7 @@ int mig_config_targets(const struct mig_config *c, const struct mig_config_set *
 				return -1;
 		}
 	}
+	if (!matched && !(flags & MIG_TARGETS_ALLOW_NO_MATCH))
+		return selects_nothing(c, set, node, err);
 	return 0;
 }
-

@@ -696,7 +696,8 @@ t_assert_exit_codes() {
 	mc 1 assert -f "$H100" -c inference
 	expect_contains "$ERR" "has no profile '3g.40gb'"
 	mc 1 assert -f "$H100" -c all-1g.10gb
-	expect_contains "$ERR" "1g.10gb,1g.10gb,1g.10gb,1g.10gb,1g.10gb,1g.10gb,1g.10gb cannot fit together on GPU 0"
+	expect_contains "$ERR" "7 x 1g.10gb cannot fit together on GPU 0"
+	expect_contains "$ERR" "1g.10gb: 7 asked, at most 4 fit"
 	mc 1 assert -f "$TEST_TMP/missing.yaml"
 	expect_contains "$ERR" "cannot open config file $TEST_TMP/missing.yaml"
 	mc 2 assert
@@ -1362,10 +1363,21 @@ t_mig_parted_dgx_station_filter() {
 	expect_eq "$(echo "$OUT" | json_eval "([g['index'] for g in d['gpus']], len(d['operations']))")" "[[4, 5, 6, 7], 0]" "all-balanced on the 40GB GPUs"
 	converged "$A100" all-balanced
 	converged "$dgx" all-1g.10gb-dgx-station-80
-	# on a node of A100-40GB only, the DGX Station config selects nothing and changes nothing
+	# on a node of A100-40GB only, the DGX Station config selects nothing: an error that names
+	# the filters and the GPUs' device ids (mig-parted fails there too), unless --allow-no-match
 	node 8xA100-SXM4-40GB
 	state_save
-	mc 0 apply -f "$dgx"
+	mc 1 apply -f "$dgx"
+	expect_contains "$ERR" "config 'all-1g.10gb-dgx-station-80' selects no GPU of this node"
+	expect_contains "$ERR" "device-filter 0x20B210DE"
+	expect_contains "$ERR" "the GPUs here: 8 x NVIDIA A100-SXM4-40GB (device id 0x20B010DE)"
+	expect_contains "$ERR" "--allow-no-match"
+	mc 1 assert -f "$dgx"
+	expect_not_contains "$OUT" "currently applied"
+	mc 1 --json assert -f "$dgx"
+	expect_json_error "selects no GPU"
+	mc 0 apply -f "$dgx" --allow-no-match
+	mc 0 assert -f "$dgx" --allow-no-match
 	expect_state_unchanged "an 8 x A100-40GB node after the DGX Station config"
 }
 

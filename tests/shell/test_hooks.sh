@@ -216,9 +216,15 @@ hooks:
   apply-exit: [{command: $REC, args: [apply-exit], envs: {COUNT: 3}}]
 EOF
 	mc 0 apply -f "$A100" -c all-balanced -k "$HOOKS"
+	# mig-parted's names too (one per apply flag), which NVIDIA's own hooks read
 	local base="MIGCTL_CONFIG_FILE=$A100
 MIGCTL_HOOK=%s
 MIGCTL_SELECTED_CONFIG=all-balanced
+MIG_PARTED_CONFIG_FILE=$A100
+MIG_PARTED_HOOKS_FILE=$HOOKS
+MIG_PARTED_MODE_CHANGE_ONLY=false
+MIG_PARTED_SELECTED_CONFIG=all-balanced
+MIG_PARTED_SKIP_RESET=true
 PATH=$FIXED_PATH"
 	# shellcheck disable=SC2059
 	expect_eq "$(env_of apply-start)" "EMPTY=

@@ -229,7 +229,7 @@ t_migsim_page_documents_the_environment() {
 		has_entry "$env" "$var" || fail "migctl.8 ENVIRONMENT has no entry for $var"
 	done
 	# and every MIGCTL_ variable migctl's sources read
-	for var in $(grep -ohE 'getenv\("MIGCTL_[A-Z_]+"\)' "$SRC_DIR"/cli/*.c "$SRC_DIR"/lib/*.c |
+	for var in $(grep -ohE 'getenv\("MIGCTL_[A-Z_]+"\)' "$SRC_DIR"/cli/*.c "$SRC_DIR"/lib/*/*.c |
 		sed 's/getenv("//; s/")//' | sort -u); do
 		has_entry "$env" "$var" || fail "migctl.8 ENVIRONMENT has no entry for $var (read by migctl)"
 	done

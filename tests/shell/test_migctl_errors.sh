@@ -235,9 +235,10 @@ t_mig_disabled() {
 	done
 	refused 1 --json create 1g.5gb
 	expect_json_error "migctl mode enable -i 0"
-	# nothing to list or destroy
+	# nothing to list or destroy: nvidia-smi's words, and what to do
 	refused 1 mig -lgi
-	expect_contains "$ERR" "No GPU instances found"
+	expect_contains "$ERR" "No MIG-enabled devices found. MIG mode is disabled on GPU 0"
+	expect_contains "$ERR" "migctl mode enable -i 0"
 	refused 1 destroy --gi 1
 	expect_contains "$ERR" "GPU instance"
 	mc 0 destroy --all
@@ -462,8 +463,19 @@ t_selectors_that_match_nothing() {
 0,7|no GPU 7: this node has 2 GPUs (0-1)
 GPU-00000000-0000-0000-0000-000000000000|no GPU has UUID GPU-00000000-0000-0000-0000-000000000000
 00000000:99:00.0|no GPU at PCI bus id 00000000:99:00.0
+EOF
+	# a selector that cannot name a GPU at all is a usage error (exit 2, as migctl(8) says)
+	while IFS='|' read -r sel want; do
+		for cmd in list "create 1g.5gb -C" "mode disable" "destroy --all" "mig -lgi"; do
+			# shellcheck disable=SC2086
+			refused 2 -i "$sel" $cmd
+			expect_contains "$ERR" "$want"
+		done
+	done <<'EOF'
 foo|'foo' is not a GPU selector; use an index (0), a list (0,2), all, a GPU UUID or a PCI bus id
+abc|'abc' is not a GPU selector
 -1|'-1' is not a GPU selector
+0,abc|'abc' is not a GPU selector
 0,,1|empty item in GPU selector '0,,1'
 1,|empty item in GPU selector '1,'
 |empty GPU selector
@@ -729,7 +741,7 @@ t_unknown_command_or_option() {
 t_mig_usage() {
 	a100_with_3g
 	refused 2 mig
-	expect_contains "$ERR" "mig: which action? -lgip, -lgipp, -lcip, -lgi, -lci, -cgi, -cci, -dci or -dgi"
+	expect_contains "$ERR" "mig: which action? -lgip, -lgipp, -lcip, -lcipp, -lgi, -lci, -cgi, -cci, -dci or -dgi"
 	refused 2 mig -lgi -lci
 	expect_contains "$ERR" "mig: one action at a time ('-lci' after another)"
 	refused 2 mig -cgi 19 -dgi

@@ -8,7 +8,7 @@ NVMLCTL="$MIGCTL_BUILD/tests/helpers/nvmlctl"
 export MIGSIM_LIB
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED
 
-MODEL_KEYS="A100-SXM4-40GB A100-SXM4-80GB A30 H100-SXM5-80GB H100-PCIE-80GB H100-NVL H200 B200 RTX-PRO-6000"
+MODEL_KEYS="A100-SXM4-40GB A100-SXM4-80GB A30 H100-SXM5-80GB H100-PCIE-80GB H100-NVL H200 B200 RTX-PRO-6000 GH200-144GB GH200-96GB GB200 GB300 B300 H20 PG506-96GB GB200-189GB DGX-Display"
 
 # init_ok LIST: a fresh simulated node, or a test failure.
 init_ok() {
@@ -359,7 +359,7 @@ t_models() {
 	done
 	expect_contains "$OUT" "NVIDIA A100-SXM4-40GB"
 	expect_contains "$OUT" "1g.5gb 1g.5gb+me 1g.10gb 2g.10gb 3g.20gb 4g.20gb 7g.40gb"
-	expect_eq "$(echo "$OUT" | wc -l)" 9 "lines of models"
+	expect_eq "$(echo "$OUT" | wc -l)" 18 "lines of models"
 	expect_rc 0 "$MIGSIM" models --json
 	echo "$OUT" | json_valid || fail "models --json is not valid JSON"
 	expect_eq "$(echo "$OUT" | json_eval "' '.join(m['model'] for m in d)")" "$MODEL_KEYS" "models --json keys"

@@ -468,8 +468,45 @@ static void test_model(void **state)
 /* The models tested below are every model of the table: a new model must be added here. */
 static const char *const tested_models[] = {
 	"A100-SXM4-40GB", "A100-SXM4-80GB", "A30", "H100-SXM5-80GB", "H100-PCIE-80GB",
-	"H100-NVL", "H200", "B200", "RTX-PRO-6000",
+	"H100-NVL", "H200", "B200", "RTX-PRO-6000", "GH200-144GB", "GH200-96GB", "GB200",
+	"GB300", "B300", "H20", "PG506-96GB", "GB200-189GB", "DGX-Display",
 };
+
+/* A GPU without MIG (a DGX Station's display GPU): identity as any GPU, and every MIG call
+ * answers as the driver does for such a GPU: NOT_SUPPORTED, nothing changed. */
+static int setup_non_mig(void **state)
+{
+	model = sim_model_find(*state);
+	if (!model || model->nprofiles != 0 || migsim("init %s", model->key) != 0 || nv.nvmlInit_v2() != NVML_SUCCESS)
+		return -1;
+	return 0;
+}
+
+static void test_non_mig_model(void **state)
+{
+	nvmlDevice_t dev = NULL;
+	char name[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
+	nvmlPciInfo_t pci;
+	unsigned int cur = 9, pend = 9, count = 99;
+	nvmlReturn_t act = NVML_ERROR_UNKNOWN;
+	nvmlGpuInstanceProfileInfo_t info;
+	nvmlGpuInstance_t gi = NULL;
+	(void)state;
+
+	snprintf(where, sizeof(where), "%s (no MIG)", model->key);
+	EQ(nv.nvmlDeviceGetHandleByIndex_v2(0, &dev), NVML_SUCCESS);
+	EQ(nv.nvmlDeviceGetName(dev, name, sizeof(name)), NVML_SUCCESS);
+	STREQ(name, model->name);
+	EQ(nv.nvmlDeviceGetPciInfo_v3(dev, &pci), NVML_SUCCESS);
+	EQ(pci.pciDeviceId, model->pci_device_id);
+	EQ(nv.nvmlDeviceGetMigMode(dev, &cur, &pend), NVML_ERROR_NOT_SUPPORTED);
+	EQ(nv.nvmlDeviceSetMigMode(dev, NVML_DEVICE_MIG_ENABLE, &act), NVML_ERROR_NOT_SUPPORTED);
+	EQ(nv.nvmlDeviceGetMigMode(dev, &cur, &pend), NVML_ERROR_NOT_SUPPORTED);
+	EQ(nv.nvmlDeviceGetGpuInstanceProfileInfo(dev, NVML_GPU_INSTANCE_PROFILE_1_SLICE, &info), NVML_ERROR_NOT_SUPPORTED);
+	EQ(nv.nvmlDeviceCreateGpuInstance(dev, 19, &gi), NVML_ERROR_NOT_SUPPORTED);
+	EQ(nv.nvmlDeviceGetMaxMigDeviceCount(dev, &count), NVML_SUCCESS);
+	EQ(count, 0);
+}
 
 static void test_every_table_model_is_tested(void **state)
 {
@@ -500,6 +537,15 @@ int main(void)
 		MODEL_TEST("H200"),
 		MODEL_TEST("B200"),
 		MODEL_TEST("RTX-PRO-6000"),
+		MODEL_TEST("GH200-144GB"),
+		MODEL_TEST("GH200-96GB"),
+		MODEL_TEST("GB200"),
+		MODEL_TEST("GB300"),
+		MODEL_TEST("B300"),
+		MODEL_TEST("H20"),
+		MODEL_TEST("PG506-96GB"),
+		MODEL_TEST("GB200-189GB"),
+		{"conformance DGX-Display (no MIG)", test_non_mig_model, setup_non_mig, teardown_nvml, (void *)"DGX-Display"},
 	};
 	return cmocka_run_group_tests_name("sim conformance", tests, group_setup, group_teardown);
 }

@@ -665,6 +665,55 @@ static void test_good_anchors_and_aliases(void **unused)
 	mig_config_free(c);
 }
 
+/* go-yaml's merge keys (<<), which mig-parted's files may use: explicit keys win, and among
+ * several merged mappings the first named wins. */
+static void test_good_merge_keys(void **unused)
+{
+	(void)unused;
+	struct mig_config *c = must_parse("version: v1\nmig-configs:\n"
+					  "  base:\n    - devices: all\n      mig-enabled: true\n"
+					  "      mig-devices: &small\n        \"1g.5gb\": 2\n"
+					  "  merged:\n    - &entry\n      devices: all\n      mig-enabled: true\n"
+					  "      mig-devices:\n        <<: [*small, {\"2g.10gb\": 1, \"1g.5gb\": 5}]\n"
+					  "        \"3g.20gb\": 1\n"
+					  "  over:\n    - <<: *entry\n      devices: [0]\n");
+	const struct mig_config_entry *m = &set_named(c, "merged")->entries[0];
+	assert_int_equal(m->nprofiles, 3);
+	assert_int_equal(profile_named(m, "1g.5gb")->count, 2);
+	assert_int_equal(profile_named(m, "2g.10gb")->count, 1);
+	assert_int_equal(profile_named(m, "3g.20gb")->count, 1);
+	const struct mig_config_entry *o = &set_named(c, "over")->entries[0];
+	assert_false(o->all_devices);
+	assert_int_equal(o->nindices, 1);
+	assert_true(o->mig_enabled);
+	assert_int_equal(o->nprofiles, 3);
+	mig_config_free(c);
+	/* a merge key inside mig-configs' own mapping, and one placed before explicit keys */
+	c = must_parse("version: v1\nmig-configs:\n  a: &a\n    - devices: all\n      mig-enabled: false\n"
+		       "  b:\n    - <<: {devices: all, mig-enabled: true, mig-devices: {}}\n      mig-enabled: false\n");
+	assert_false(set_named(c, "b")->entries[0].mig_enabled);
+	mig_config_free(c);
+	expect_bad("version: v1\nmig-configs:\n  a:\n    - devices: all\n      <<: 3\n      mig-enabled: false\n",
+		   FILE_NAME ":5:11: ", "merge key", "mapping");
+	expect_bad("version: v1\nmig-configs:\n  a:\n    - devices: all\n      <<: [*x]\n", FILE_NAME ":5:");
+}
+
+/* YAML 1.1's words for booleans and nulls, as go-yaml reads them. */
+static void test_good_yaml11_booleans_and_null(void **unused)
+{
+	(void)unused;
+	struct mig_config *c = must_parse("version: v1\nmig-configs:\n"
+					  "  a:\n    - devices: all\n      mig-enabled: yes\n      mig-devices: {}\n"
+					  "  b:\n    - devices: all\n      mig-enabled: off\n      mig-devices:\n"
+					  "  c:\n    - devices: all\n      mig-enabled: No\n      mig-devices: ~\n");
+	assert_true(set_named(c, "a")->entries[0].mig_enabled);
+	assert_false(set_named(c, "b")->entries[0].mig_enabled);
+	assert_false(set_named(c, "c")->entries[0].mig_enabled);
+	mig_config_free(c);
+	expect_bad("version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: \"yes\"\n",
+		   FILE_NAME ":5:20: ", "true or false");
+}
+
 /* ---- files: examples/, load, stdin, find ---------------------------------------------- */
 
 static void test_examples_all_parse(void **unused)
@@ -1103,9 +1152,24 @@ static void test_targets_device_filter(void **unused)
 	/* filter and devices must both match */
 	MUST_TARGET(HEAD "    - device-filter: \"0x20B010DE\"\n      devices: [1, 2]\n      mig-enabled: false\n", t);
 	assert_int_equal(selected_mask(t), 0x2);
-	/* a filter that matches nothing selects nothing, without error */
-	MUST_TARGET(HEAD "    - device-filter: \"0x1FB010DE\"\n      devices: all\n      mig-enabled: false\n", t);
-	assert_int_equal(selected_mask(t), 0);
+	/* a set that selects nothing is an error naming the filter and the GPUs' device ids
+	 * (mig-parted fails there), unless MIG_TARGETS_ALLOW_NO_MATCH */
+	expect_target_error(__LINE__, HEAD "    - device-filter: \"0x1FB010DE\"\n      devices: all\n      mig-enabled: false\n",
+			    MIG_E_NOT_FOUND, FILE_NAME ":", "device-filter 0x1FB010DE matches none",
+			    "2 x NVIDIA A100-SXM4-40GB (device id 0x20B010DE)");
+	{
+		struct mig_error err;
+		struct mig_config *c = must_parse(HEAD "    - device-filter: \"0x1FB010DE\"\n      devices: all\n"
+							"      mig-enabled: false\n");
+		assert_int_equal(mig_config_targets_flags(c, &c->sets[0], &fake.node, MIG_TARGETS_ALLOW_NO_MATCH, t, &err), 0);
+		assert_int_equal(selected_mask(t), 0);
+		mig_config_free(c);
+	}
+	/* one entry matching nothing is fine when another matches (a DGX Station file) */
+	MUST_TARGET(HEAD "    - device-filter: \"0x1FB010DE\"\n      devices: all\n      mig-enabled: false\n"
+			 "    - device-filter: \"0x20B710DE\"\n      devices: all\n      mig-enabled: false\n",
+		    t);
+	assert_int_equal(selected_mask(t), 0x4);
 	/* mixed node: each model gets its entry, profiles resolved on its own table */
 	MUST_TARGET(HEAD "    - device-filter: \"0x20B010DE\"\n      devices: all\n      mig-enabled: true\n"
 			 "      mig-devices: {\"1g.5gb\": 2, \"2g.10gb\": 1, \"3g.20gb\": 1}\n"
@@ -1234,7 +1298,11 @@ static void test_targets_that_cannot_fit(void **unused)
 	(void)unused;
 	mixed_node();
 	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"3g.20gb\": 3}\n",
-			    MIG_E_INVALID, FILE_NAME ":4:7: ", "cannot fit together on GPU 0", "3g.20gb,3g.20gb,3g.20gb");
+			    MIG_E_INVALID, FILE_NAME ":4:7: ", "3 x 3g.20gb cannot fit together on GPU 0",
+			    "3g.20gb: 3 asked, at most 2 fit");
+	/* the rule: 8 asked of a profile that allows 7 (issue 15: not "1g.5gb" eight times) */
+	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"1g.5gb\": 7, \"1g.5gb+me\": 1}\n",
+			    MIG_E_INVALID, FILE_NAME ":4:7: ", "7 x 1g.5gb, 1g.5gb+me cannot fit", NULL);
 	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"4g.20gb\": 1, \"2g.10gb\": 2}\n",
 			    MIG_E_INVALID, FILE_NAME ":4:7: ", "cannot fit", NULL);
 	EXPECT_TARGET_ERROR(HEAD "    - devices: [0]\n      mig-enabled: true\n      mig-devices: {\"1c.4g.20gb\": 5}\n",
@@ -2063,6 +2131,8 @@ static const struct CMUnitTest named_tests[] = {
 	cmocka_unit_test(test_good_flow_and_block_styles_agree),
 	cmocka_unit_test(test_good_honours_len),
 	cmocka_unit_test(test_good_anchors_and_aliases),
+	cmocka_unit_test(test_good_merge_keys),
+	cmocka_unit_test(test_good_yaml11_booleans_and_null),
 	cmocka_unit_test(test_examples_all_parse),
 	cmocka_unit_test(test_example_a100_contents),
 	cmocka_unit_test(test_load_missing_file),
