@@ -54,6 +54,9 @@ void cli_free(struct cli *c);
 /* The whole of migctl: parse, find the simulator for --sim, run, free. */
 int cli_main(int argc, char **argv);
 
+/* --nvml-lib's default: $MIGCTL_NVML_LIB, when no library was named. */
+void cli_nvml_from_env(struct cli *c);
+
 /* Load NVML and read the node (once). Prints the error and returns -1 on failure. */
 int cli_load(struct cli *c);
 /* Before a change: load NVML (if not yet) and check that this process may make the changes

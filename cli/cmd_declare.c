@@ -547,8 +547,9 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		for (size_t i = 0; i < before->ngpus; i++) {
 			if (!mig_txn_pending(txn, before->gpus[i].index))
 				continue;
-			if (!c->json)
-				printf("Resetting GPU %u (%s): %s\n", before->gpus[i].index, before->gpus[i].pci_bus_id, tmpl);
+			char shown[1024];
+			if (!c->json && mig_reset_command(tmpl, &before->gpus[i], shown, sizeof(shown)) == 0)
+				printf("Resetting GPU %u (%s): %s\n", before->gpus[i].index, before->gpus[i].pci_bus_id, shown);
 			if (mig_txn_reset_gpu(txn, before->gpus[i].index, tmpl, &err)) {
 				cli_fail_err(c, &err);
 				goto out;

@@ -688,6 +688,7 @@ int cli_parted_main(int argc, char **argv)
 {
 	struct cli c = {0};
 	logrus_style = true;
+	cli_nvml_from_env(&c);
 	int r = parted(&c, "nvidia-mig-parted", argc, argv);
 	cli_free(&c);
 	return r;

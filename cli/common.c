@@ -93,6 +93,14 @@ static int new_ctx(struct cli *c, struct mig_error *err)
 	return 0;
 }
 
+void cli_nvml_from_env(struct cli *c)
+{
+	/* $MIGCTL_NVML_LIB is migctl's (libmig reads no environment) */
+	const char *env = getenv("MIGCTL_NVML_LIB");
+	if (!c->nvml_lib && env && *env)
+		c->nvml_lib = env;
+}
+
 int cli_load(struct cli *c)
 {
 	struct mig_error err;

@@ -197,10 +197,8 @@ int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line)
 	}
 	if (line->sim && c->nvml_lib)
 		return cli_usage("--sim and --nvml-lib both name a library; give one");
-	/* $MIGCTL_NVML_LIB is migctl's (libmig reads no environment); --sim names its own */
-	const char *env = getenv("MIGCTL_NVML_LIB");
-	if (!line->sim && !c->nvml_lib && env && *env)
-		c->nvml_lib = env;
+	if (!line->sim)
+		cli_nvml_from_env(c);
 	/* a selector that cannot name any GPU is a usage error (exit 2), before anything is loaded;
 	 * one that names a GPU this node lacks is found later (exit 1) */
 	if (c->gpu_selector) {

@@ -551,6 +551,9 @@ enum mig_pending mig_txn_pending(const struct mig_txn *txn, unsigned int gpu);
 /* Reset one GPU whose mode change is pending by running command (a shell command line with
  * "{index}" and "{pci}" replaced), then re-read the node. */
 int mig_txn_reset_gpu(struct mig_txn *txn, unsigned int gpu, const char *command, struct mig_error *err);
+/* The command mig_txn_reset_gpu runs for g: tmpl with "{index}" and "{pci}" replaced; -1 when
+ * it does not fit in len. */
+int mig_reset_command(const char *tmpl, const struct mig_gpu *g, char *buf, size_t len);
 /* End: run the apply-exit hooks (told success or failure by ok), drop the journal of a change
  * that succeeded, release the lock, free. Returns -1 only when an apply-exit hook failed. */
 int mig_txn_end(struct mig_txn *txn, bool ok, struct mig_error *err);

@@ -638,6 +638,10 @@ int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int f
 		}
 	}
 	free(found);
+	if ((flags & MIG_READ_DEVNODES) && mig_node_read_devnodes(ctx, node, 0, err)) {
+		mig_node_free(node);
+		return -1;
+	}
 	*out = node;
 	return 0;
 }

@@ -302,7 +302,7 @@ int hooks_run(struct hooks *h, enum hook_point point, const char *const *extra_e
 			else
 				snprintf(err->msg, sizeof(err->msg), "hook %s: %.300s was killed by signal %d", points[point], command,
 					 WTERMSIG(status));
-			err->status = MIG_E_INVALID;
+			err->status = MIG_E_HOOK;
 			return -1;
 		}
 	}

@@ -464,32 +464,46 @@ int mig_txn_execute(struct mig_txn *t, const struct mig_plan *plan, struct mig_e
 	return rc;
 }
 
-int mig_txn_reset_gpu(struct mig_txn *t, unsigned int gpu, const char *command, struct mig_error *err)
+int mig_reset_command(const char *tmpl, const struct mig_gpu *g, char *buf, size_t len)
 {
-	const struct mig_gpu *g = NULL;
-	char cmd[1024], idx[16];
+	char idx[16];
 	size_t used = 0;
-	for (size_t i = 0; i < t->node->ngpus; i++)
-		if (t->node->gpus[i].index == gpu)
-			g = &t->node->gpus[i];
-	if (!g)
-		return mig_error_set(err, MIG_E_NOT_FOUND, "there is no GPU %u to reset", gpu);
+	if (!len)
+		return -1;
 	snprintf(idx, sizeof(idx), "%u", g->index);
-	for (const char *s = command; *s && used + 1 < sizeof(cmd);) {
+	for (const char *s = tmpl; *s;) {
 		const char *sub = NULL;
 		size_t skip = 0;
 		if (strncmp(s, "{index}", 7) == 0)
 			sub = idx, skip = 7;
 		else if (strncmp(s, "{pci}", 5) == 0)
 			sub = g->pci_bus_id, skip = 5;
+		size_t add = sub ? strlen(sub) : 1;
+		if (used + add + 1 > len)
+			return -1;
 		if (sub) {
-			used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, "%s", sub);
+			memcpy(buf + used, sub, add);
 			s += skip;
 		} else {
-			cmd[used++] = *s++;
+			buf[used] = *s++;
 		}
+		used += add;
 	}
-	cmd[used < sizeof(cmd) ? used : sizeof(cmd) - 1] = '\0';
+	buf[used] = '\0';
+	return 0;
+}
+
+int mig_txn_reset_gpu(struct mig_txn *t, unsigned int gpu, const char *command, struct mig_error *err)
+{
+	const struct mig_gpu *g = NULL;
+	char cmd[1024];
+	for (size_t i = 0; i < t->node->ngpus; i++)
+		if (t->node->gpus[i].index == gpu)
+			g = &t->node->gpus[i];
+	if (!g)
+		return mig_error_set(err, MIG_E_NOT_FOUND, "there is no GPU %u to reset", gpu);
+	if (mig_reset_command(command, g, cmd, sizeof(cmd)))
+		return mig_error_set(err, MIG_E_INVALID, "the reset command for GPU %u is too long", gpu);
 	fflush(NULL);
 	int rc = system(cmd);
 	if (rc != 0)

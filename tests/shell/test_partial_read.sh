@@ -99,10 +99,11 @@ t_selector_errors_are_those_of_a_whole_read() {
 	expect_eq "$ERR" "migctl: no GPU has UUID GPU-00000000-0000-0000-0000-000000000000"
 	mc 1 profiles -i 00000000:99:00.0
 	expect_eq "$ERR" "migctl: no GPU at PCI bus id 00000000:99:00.0"
-	mc 1 status -i first
+	# a selector that can name no GPU is a usage error, found before anything is read
+	mc 2 status -i first
 	expect_contains "$ERR" "'first' is not a GPU selector"
-	mc 1 status -i 0,,1
-	expect_eq "$ERR" "migctl: empty item in GPU selector '0,,1'"
+	mc 2 status -i 0,,1
+	expect_contains "$ERR" "migctl: empty item in GPU selector '0,,1'"
 	# a MIG device's UUID is not a GPU, although NVML finds a handle for it
 	mc 0 mode enable -i 0
 	mc 0 create 7g.40gb -C -i 0
