@@ -134,6 +134,12 @@ static int make_plan(struct cli *c, const struct declare_args *a, struct mig_con
 	}
 	if (mig_config_targets_flags(*config, set, c->node, a->allow_no_match ? MIG_TARGETS_ALLOW_NO_MATCH : 0, *targets,
 				     &err)) {
+		/* a config that selects no GPU: this tool's way out for fleets that share one file */
+		struct mig_error again;
+		if (err.status == MIG_E_NOT_FOUND && !a->allow_no_match &&
+		    mig_config_targets_flags(*config, set, c->node, MIG_TARGETS_ALLOW_NO_MATCH, *targets, &again) == 0)
+			strncat(err.msg, ", or pass --allow-no-match to accept a config that selects nothing",
+				sizeof(err.msg) - strlen(err.msg) - 1);
 		cli_fail_err(c, &err);
 		return -1;
 	}

@@ -91,8 +91,8 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 			cs = p->slices;
 		if (cs && !(cs <= p->slices && (cs == p->slices || 2 * cs <= p->slices + 1)))
 			return mig_error_set(err, MIG_E_INVALID,
-					     "%s:%u:%u: a %s GPU instance offers no %u-slice compute instance ('%s'); see "
-					     "'migctl ci-profiles' for the sizes it offers",
+					     "%s:%u:%u: a %s GPU instance offers no %u-slice compute instance ('%s'); its compute instance "
+					     "profiles say the sizes it offers",
 					     c->file, cp->where.line, cp->where.column, p->name, cs, cp->name);
 		if (cs && cp->nstarts)
 			return mig_error_set(err, MIG_E_INVALID,
@@ -193,9 +193,9 @@ static int check_fits_empty(const struct mig_config *c, const struct mig_config_
 		if (!mig_explain_unfit(&bare, all, nall, why, sizeof(why)))
 			mig_explain_unfit(&empty, want, nwant, why, sizeof(why));
 		return mig_error_set(err, MIG_E_INVALID,
-				     "%s:%u:%u: %s cannot fit together on GPU %u (%s) in any layout%s%s; see 'migctl profiles -i %u'",
+				     "%s:%u:%u: %s cannot fit together on GPU %u (%s) in any layout%s%s",
 				     c->file, e->where.line, e->where.column, counted, g->index, g->name, why[0] ? ": " : "",
-				     why, g->index);
+				     why);
 	}
 	return 0;
 }
@@ -225,7 +225,7 @@ static int selects_nothing(const struct mig_config *c, const struct mig_config_s
 	}
 	return mig_error_set(err, MIG_E_NOT_FOUND,
 			     "%s:%u:%u: config '%s' selects no GPU of this node%s%s%s; the GPUs here: %s. Correct the "
-			     "device-filter or devices, or pass --allow-no-match to accept a config that selects nothing",
+			     "device-filter or devices",
 			     c->file, set->where.line, set->where.column, set->name, a ? " (its device-filter " : "", asked,
 			     a ? " matches none)" : " (its devices name none that support MIG)", node->ngpus ? here : "none");
 }

@@ -67,7 +67,7 @@ int mig_nvml_open(struct mig_nvml **out, const char *path, struct mig_error *err
 	    !n->nvmlErrorString) {
 		mig_error_set(err, MIG_E_LIBRARY,
 			      "%s is not an NVML library (it lacks nvmlInit, nvmlShutdown, nvmlDeviceGetCount or "
-			      "nvmlErrorString); point --nvml-lib or MIGCTL_NVML_LIB at libnvidia-ml.so.1",
+			      "nvmlErrorString)",
 			      path);
 		mig_nvml_close(n);
 		return -1;

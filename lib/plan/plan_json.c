@@ -75,7 +75,7 @@ char *mig_plan_to_json(const struct mig_plan *plan, struct mig_error *err)
 
 static int bad(struct mig_error *err, const char *where, size_t i, const char *what)
 {
-	return mig_error_set(err, MIG_E_INVALID, "not a migctl plan: %s %zu: %s", where, i, what);
+	return mig_error_set(err, MIG_E_INVALID, "not a plan (format migctl-plan): %s %zu: %s", where, i, what);
 }
 
 static bool get_uint(json_t *o, const char *key, unsigned int *out)
@@ -176,23 +176,23 @@ int mig_plan_from_json(const char *text, struct mig_plan **out, struct mig_error
 	struct mig_plan *plan = NULL;
 	int rc = -1;
 	if (!doc)
-		return mig_error_set(err, MIG_E_INVALID, "not a migctl plan: line %d, column %d: %s", jerr.line, jerr.column,
+		return mig_error_set(err, MIG_E_INVALID, "not a plan (format migctl-plan): line %d, column %d: %s", jerr.line, jerr.column,
 				     jerr.text);
 	json_t *gpus = json_object_get(doc, "gpus"), *ops = json_object_get(doc, "operations");
 	const char *format = json_string_value(json_object_get(doc, "format"));
 	unsigned int version = 0, nmode = 0;
 	if (!format || strcmp(format, PLAN_FORMAT) != 0 || !get_uint(doc, "version", &version)) {
-		mig_error_set(err, MIG_E_INVALID, "not a migctl plan: it needs \"format\": \"%s\" and a version", PLAN_FORMAT);
+		mig_error_set(err, MIG_E_INVALID, "not a plan (format migctl-plan): it needs \"format\": \"%s\" and a version", PLAN_FORMAT);
 		goto out;
 	}
 	if (version != PLAN_VERSION) {
-		mig_error_set(err, MIG_E_UNSUPPORTED, "a migctl plan of version %u; this libmig reads version %d", version,
+		mig_error_set(err, MIG_E_UNSUPPORTED, "a plan of format version %u; this libmig reads version %d", version,
 			      PLAN_VERSION);
 		goto out;
 	}
 	if (!json_is_array(gpus) || !json_is_array(ops) || !get_uint(doc, "mode_operations", &nmode) ||
 	    nmode > json_array_size(ops)) {
-		mig_error_set(err, MIG_E_INVALID, "not a migctl plan: it needs gpus, operations and mode_operations (at most "
+		mig_error_set(err, MIG_E_INVALID, "not a plan (format migctl-plan): it needs gpus, operations and mode_operations (at most "
 						  "the number of operations)");
 		goto out;
 	}

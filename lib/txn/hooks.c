@@ -187,7 +187,7 @@ int hooks_load(const char *path, struct hooks *h, struct mig_error *err)
 							goto out;
 						}
 						if (strncmp(str(ek), "MIGCTL_", 7) == 0) {
-							bad(err, path, ek, "envs cannot set %s: migctl sets the MIGCTL_ variables itself",
+							bad(err, path, ek, "envs cannot set %s: the MIGCTL_ variables are set by the change itself",
 							    str(ek));
 							goto out;
 						}

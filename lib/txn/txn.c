@@ -46,6 +46,8 @@ struct mig_txn {
 	size_t npending;
 	bool config_hook_due;
 	bool config_hook_ran; /* pre-apply-config runs once per transaction */
+	/* what every execute changed, comma lists for the apply-exit hooks */
+	char *changed_gpus, *added, *removed;
 };
 
 struct mig_change {
@@ -348,13 +350,28 @@ static int check_unchanged(struct mig_txn *t, const struct mig_plan *plan, struc
 	return 0;
 }
 
+/* Append words to a comma list (NULL: empty); false when out of memory. */
+static bool list_add(char **list, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t have = *list ? strlen(*list) : 0, add = strlen(words[i]);
+		char *more = realloc(*list, have + add + 2);
+		if (!more)
+			return false;
+		if (have)
+			more[have++] = ',';
+		memcpy(more + have, words[i], add + 1);
+		*list = more;
+	}
+	return true;
+}
+
 static int notify(struct mig_txn *t, const struct mig_node *before, bool ok, struct mig_error *err)
 {
 	struct mig_change c = {ok, NULL, NULL, NULL, 0, 0, 0};
 	int rc = 0;
-	if (!t->ctx->non_change)
-		return 0;
-	if (diff_nodes(before, t->node, &c)) {
+	if (diff_nodes(before, t->node, &c) || !list_add(&t->changed_gpus, c.gpus, c.ngpus) ||
+	    !list_add(&t->added, c.added, c.nadded) || !list_add(&t->removed, c.removed, c.nremoved)) {
 		change_free(&c);
 		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
 	}
@@ -522,14 +539,30 @@ int mig_txn_end(struct mig_txn *t, bool ok, struct mig_error *err)
 		size_t n = 0;
 		while (t->opts.hook_env && t->opts.hook_env[n])
 			n++;
-		const char **env = calloc(n + 2, sizeof(char *));
-		if (env) {
+		const char **env = calloc(n + 5, sizeof(char *));
+		/* what changed, for hooks that tell other consumers (UUIDs, comma separated) */
+		const char *lists[3] = {t->changed_gpus, t->added, t->removed};
+		const char *names[3] = {"MIGCTL_CHANGED_GPUS=", "MIGCTL_MIG_DEVICES_ADDED=", "MIGCTL_MIG_DEVICES_REMOVED="};
+		char *vars[3] = {NULL, NULL, NULL};
+		bool fine = env != NULL;
+		for (size_t k = 0; k < 3 && fine; k++) {
+			size_t len = strlen(names[k]) + (lists[k] ? strlen(lists[k]) : 0) + 1;
+			if ((fine = (vars[k] = malloc(len)) != NULL))
+				snprintf(vars[k], len, "%s%s", names[k], lists[k] ? lists[k] : "");
+		}
+		if (fine) {
 			for (size_t i = 0; i < n; i++)
 				env[i] = t->opts.hook_env[i];
 			env[n] = ok ? "MIGCTL_APPLY_STATUS=success" : "MIGCTL_APPLY_STATUS=failure";
+			for (size_t k = 0; k < 3; k++)
+				env[n + 1 + k] = vars[k];
 			rc = hooks_run(&t->hooks, HOOK_APPLY_EXIT, env, err);
-			free(env);
+		} else {
+			rc = mig_error_set(err, MIG_E_NOMEM, "out of memory for the apply-exit hooks");
 		}
+		for (size_t k = 0; k < 3; k++)
+			free(vars[k]);
+		free(env);
 	}
 	/* a transaction that ended well leaves no journal, also an earlier one's */
 	if (ok && t->journal.dirfd >= 0)
@@ -540,6 +573,9 @@ int mig_txn_end(struct mig_txn *t, bool ok, struct mig_error *err)
 	mig_lock_release(t->lock);
 	mig_node_free(t->node);
 	free(t->pending);
+	free(t->changed_gpus);
+	free(t->added);
+	free(t->removed);
 	free(t);
 	return rc;
 }

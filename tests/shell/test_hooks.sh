@@ -235,9 +235,15 @@ $(printf "$base" apply-start)" "apply-start's environment"
 	# shellcheck disable=SC2059
 	expect_eq "$(env_of pre-apply-config)" "$(printf "$base" pre-apply-config)" "pre-apply-config's environment"
 	# shellcheck disable=SC2059
-	expect_eq "$(env_of apply-exit)" "COUNT=3
-MIGCTL_APPLY_STATUS=success
-$(printf "$base" apply-exit)" "apply-exit's environment"
+	# apply-exit also learns what changed: the GPU, the MIG devices made (none went)
+	local gpu devices
+	gpu=$("$MIGCTL" --sim list --json | json_eval "d['gpus'][0]['uuid']")
+	devices=$("$MIGCTL" --sim list --json | json_eval "','.join(c['uuid'] for g in d['gpus'] for i in g['gpu_instances'] for c in i['compute_instances'])")
+	[ "$(echo "$devices" | tr ',' '\n' | grep -c '^MIG-')" -eq 4 ] || fail "all-balanced made: $devices"
+	# shellcheck disable=SC2059
+	expect_eq "$(env_of apply-exit)" "$(printf '%s\n' "COUNT=3" "MIGCTL_APPLY_STATUS=success" "MIGCTL_CHANGED_GPUS=$gpu" \
+		"MIGCTL_MIG_DEVICES_ADDED=$devices" "MIGCTL_MIG_DEVICES_REMOVED=" "$(printf "$base" apply-exit)" | LC_ALL=C sort)" \
+		"apply-exit's environment"
 	expect_not_contains "$(cat "$TEST_TMP"/env.*)" "MIGCTL_TEST_LEAK"
 }
 
@@ -316,7 +322,7 @@ hooks:
 EOF
 	state_save
 	mc 1 apply -f "$A100" -c all-balanced -k "$HOOKS"
-	expect_contains "$ERR" "$HOOKS:5:14: envs cannot set MIGCTL_HOOK: migctl sets the MIGCTL_ variables itself"
+	expect_contains "$ERR" "$HOOKS:5:14: envs cannot set MIGCTL_HOOK: the MIGCTL_ variables are set by the change itself"
 	expect_state_unchanged "the node after a hooks file that sets MIGCTL_HOOK"
 }
 
