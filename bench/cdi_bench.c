@@ -24,44 +24,10 @@
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
 
+#define BENCH_NAME "cdi_bench"
+#include "bench_node.h"
+
 #define GPUS 8
-#define PER_GPU 7
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *why)
-{
-	fprintf(stderr, "cdi_bench: %s: %s\n", what, why);
-	exit(1);
-}
-
-static void build_node(const char *state)
-{
-	struct sim_store s;
-	char err[512];
-	if (sim_store_open(&s, state, err, sizeof(err)) || sim_store_lock(&s, err, sizeof(err)) ||
-	    sim_state_init(&s.st, "8xA100-SXM4-40GB", err, sizeof(err)))
-		die("state", err);
-	for (unsigned int g = 0; g < GPUS; g++) {
-		struct sim_gpu *gpu = &s.st.gpus[g];
-		gpu->mig_current = gpu->mig_pending = NVML_DEVICE_MIG_ENABLE;
-		for (unsigned int k = 0; k < PER_GPU; k++) {
-			unsigned int gi_id;
-			if (sim_gi_create(gpu, 19, NULL, &gi_id) != NVML_SUCCESS ||
-			    sim_ci_create(gpu, sim_gpu_find_gi(gpu, gi_id), 0, NULL, NULL) != NVML_SUCCESS)
-				die("state", "cannot lay out the node");
-		}
-	}
-	if (sim_store_save(&s, err, sizeof(err))) /* also writes the simulated /proc */
-		die("state", err);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
-}
 
 static double run_migctl(const char *migctl, const char *out)
 {
@@ -105,7 +71,7 @@ int main(int argc, char **argv)
 	snprintf(out, sizeof(out), "%s/cdi", out_dir);
 	setenv("MIGSIM_STATE", state, 1);
 	unsetenv("MIGSIM_ROOT");
-	build_node(state);
+	build_node(state, GPUS);
 
 	struct mig_ctx *ctx;
 	struct mig_error err;

@@ -27,48 +27,10 @@
 #include "../sim/store.h"
 #include "../tests/sim_guard.h"
 
+#define BENCH_NAME "status_bench"
+#include "bench_node.h"
+
 #define GPUS 8
-#define PER_GPU 7
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *why)
-{
-	fprintf(stderr, "status_bench: %s: %s\n", what, why);
-	exit(1);
-}
-
-/* ngpus GPUs (8 for the benchmark), MIG on, 7 x 1g.5gb (profile 19) each with its full
- * compute instance. */
-static void build_node(const char *state, unsigned int ngpus)
-{
-	char spec[32];
-	snprintf(spec, sizeof(spec), "%ux%s", ngpus, "A100-SXM4-40GB");
-	struct sim_store s;
-	char err[512];
-	if (sim_store_open(&s, state, err, sizeof(err)) || sim_store_lock(&s, err, sizeof(err)) ||
-	    sim_state_init(&s.st, spec, err, sizeof(err)))
-		die("state", err);
-	for (unsigned int g = 0; g < ngpus; g++) {
-		struct sim_gpu *gpu = &s.st.gpus[g];
-		gpu->mig_current = gpu->mig_pending = NVML_DEVICE_MIG_ENABLE;
-		for (unsigned int k = 0; k < PER_GPU; k++) {
-			unsigned int gi_id;
-			if (sim_gi_create(gpu, 19, NULL, &gi_id) != NVML_SUCCESS ||
-			    sim_ci_create(gpu, sim_gpu_find_gi(gpu, gi_id), 0, NULL, NULL) != NVML_SUCCESS)
-				die("state", "cannot lay out the node");
-		}
-	}
-	if (sim_store_save(&s, err, sizeof(err)))
-		die("state", err);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
-}
 
 /*
  * The calls an NVML client must make to print status for this node, knowing nothing in

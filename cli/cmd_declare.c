@@ -408,6 +408,18 @@ static int report_failure(struct cli *c, struct mig_txn *txn, const struct mig_e
 	return EXIT_PENDING;
 }
 
+/* The result of a change that succeeded: "<what> successfully (N operations)", or its JSON. */
+static void print_applied(struct cli *c, const char *what, size_t done)
+{
+	if (c->json) {
+		json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
+		cli_print_json(doc);
+		json_decref(doc);
+	} else {
+		printf("%s successfully (%zu operation%s)\n", what, done, done == 1 ? "" : "s");
+	}
+}
+
 /* apply --plan FILE: a plan made earlier (plan --output), carried out as it is, or refused
  * with nothing changed when the GPUs moved since it was made. */
 static int apply_saved_plan(struct cli *c, const struct declare_args *a)
@@ -451,16 +463,8 @@ static int apply_saved_plan(struct cli *c, const struct declare_args *a)
 out:
 	if (txn && cli_txn_end(c, txn, ret == EXIT_OK, &err) && ret == EXIT_OK)
 		ret = cli_fail_err(c, &err);
-	if (ret == EXIT_OK) {
-		size_t done = plan->nops;
-		if (c->json) {
-			json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
-			cli_print_json(doc);
-			json_decref(doc);
-		} else {
-			printf("Plan carried out successfully (%zu operation%s)\n", done, done == 1 ? "" : "s");
-		}
-	}
+	if (ret == EXIT_OK)
+		print_applied(c, "Plan carried out", plan->nops);
 	mig_plan_free(plan);
 	return ret;
 }
@@ -617,15 +621,8 @@ out:
 			printf(plan->nops ? "Dry run: nothing was changed.\n" : "Nothing to do: the GPUs match the configuration.\n");
 		}
 	}
-	if (applied && ret == EXIT_OK) {
-		if (c->json) {
-			json_t *doc = json_pack("{s:b, s:I}", "applied", 1, "operations_done", (json_int_t)done);
-			cli_print_json(doc);
-			json_decref(doc);
-		} else {
-			printf("MIG configuration applied successfully (%zu operation%s)\n", done, done == 1 ? "" : "s");
-		}
-	}
+	if (applied && ret == EXIT_OK)
+		print_applied(c, "MIG configuration applied", done);
 	mig_node_free(before);
 	free_all(config, targets, plan);
 	return ret;

@@ -15,29 +15,19 @@
 #include "../../lib/internal.h" /* the executor and its operations */
 #include "../../sim/store.h"
 #include "../sim_guard.h"
+#include "sim_node.h"
 
 static char state_path[256];
 
 /* A fresh simulated node written straight into the state file. */
 static void machine(const char *gpus)
 {
-	struct sim_store s;
-	char err[512];
-	assert_int_equal(sim_store_open(&s, state_path, err, sizeof(err)), 0);
-	assert_int_equal(sim_store_lock(&s, err, sizeof(err)), 0);
-	assert_int_equal(sim_state_init(&s.st, gpus, err, sizeof(err)), 0);
-	assert_int_equal(sim_store_save(&s, err, sizeof(err)), 0);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
+	sim_node_init(state_path, gpus);
 }
 
 static struct mig_ctx *open_ctx(void)
 {
-	struct mig_ctx *ctx = NULL;
-	struct mig_error err;
-	if (mig_ctx_new(&ctx, getenv("MIGSIM_LIB"), &err))
-		fail_msg("mig_ctx_new: %s", err.msg);
-	return ctx;
+	return sim_ctx();
 }
 
 static struct mig_node *read_node(struct mig_ctx *ctx)
