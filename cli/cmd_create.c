@@ -457,6 +457,7 @@ static int create_cis(struct cli *c, struct mig_txn *txn, unsigned int gi_id, ch
 			return cli_fail_err(c, &err);
 		}
 	}
+	unsigned int gpu_index = g->index;
 	int rc = cli_txn_execute(c, txn, ops, &err);
 	mig_plan_free(ops);
 	if (rc)
@@ -464,10 +465,10 @@ static int create_cis(struct cli *c, struct mig_txn *txn, unsigned int gi_id, ch
 	/* look the GPU instance up again in the node read after the change */
 	g = NULL;
 	for (size_t i = 0; i < c->node->ngpus; i++)
-		if (c->node->gpus[i].index == plan[0].gpu)
+		if (c->node->gpus[i].index == gpu_index)
 			g = &c->node->gpus[i];
 	if (!g)
-		return cli_fail(c, "GPU %u vanished while compute instances were created on it", plan[0].gpu);
+		return cli_fail(c, "GPU %u vanished while compute instances were created on it", gpu_index);
 	gi = NULL;
 	for (size_t i = 0; i < g->ngis; i++)
 		if (g->gis[i].id == gi_id)

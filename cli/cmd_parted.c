@@ -377,6 +377,8 @@ static int parted_export(struct cli *c, const struct parted_flags *p, bool place
  * format, a v1 config with "placements"; not mig-parted's own checkpoint JSON). */
 static int parted_checkpoint(struct cli *c, const struct parted_flags *p)
 {
+	if (!p->file) /* parted() refuses that already; said again where the file is opened */
+		return fatal("checkpoint needs the file to write: -f FILE");
 	int fd = open(p->file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return fatal("Error opening checkpoint file %s: %s", p->file, strerror(errno));

@@ -547,7 +547,9 @@ int mig_txn_end(struct mig_txn *t, bool ok, struct mig_error *err)
 		bool fine = env != NULL;
 		for (size_t k = 0; k < 3 && fine; k++) {
 			size_t len = strlen(names[k]) + (lists[k] ? strlen(lists[k]) : 0) + 1;
-			if ((fine = (vars[k] = malloc(len)) != NULL))
+			vars[k] = malloc(len);
+			fine = vars[k] != NULL;
+			if (fine)
 				snprintf(vars[k], len, "%s%s", names[k], lists[k] ? lists[k] : "");
 		}
 		if (fine) {
