@@ -209,7 +209,13 @@ int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const 
 		}
 		return cli_fail_err(c, &err), -1;
 	}
-	return use_node(c, mig_txn_node(*out));
+	if (use_node(c, mig_txn_node(*out))) {
+		/* a selector that names no GPU here: end the transaction, nothing was done */
+		cli_txn_end(c, *out, false, &err);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 int cli_txn_execute(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan, struct mig_error *err)

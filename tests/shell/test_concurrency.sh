@@ -159,9 +159,12 @@ t_2_every_change_takes_the_node_lock() {
 		# shellcheck disable=SC2086
 		"$MIGCTL" --sim $cmd >"$TEST_TMP/x.out" 2>"$TEST_TMP/x.err" &
 		pid=$!
-		while ! grep -q "waiting for another change to this node" "$TEST_TMP/x.err" 2>/dev/null; do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.01
+		# until it says it waits (or, bounded, gives up polling: then the check below fails)
+		local polls=0
+		while ! grep -q "waiting for another change to this node" "$TEST_TMP/x.err" 2>/dev/null &&
+			[ "$polls" -lt 3000 ]; do
+			polls=$((polls + 1))
+			sleep 0.02
 		done
 		expect_contains "$name: $(cat "$TEST_TMP/x.err" "$TEST_TMP/x.out") (holder $(kill -0 "$holder" 2>/dev/null && echo alive || echo gone), migctl $(kill -0 "$pid" 2>/dev/null && echo running || echo done), lock: $(ls -li "$MIGCTL_LOCK" 2>&1))" \
 			"waiting for another change to this node"
