@@ -146,6 +146,9 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 int cli_parse_id_list(const char *s, unsigned int *out, size_t max, size_t *n);
 
 
+/* ---- issue 14: Slurm's gres.conf and task prolog (cli/cmd_slurm.c) ---- */
+int cmd_slurm(struct cli *c, int argc, char **argv);
+
 /* ---- mig-parted compatibility (cmd_parted.c, issue 15) ---- */
 /* nvidia-mig-parted's command line, as "migctl parted ..." or through an nvidia-mig-parted link. */
 int cmd_parted(struct cli *c, int argc, char **argv);

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# migctl slurm gres | task-prolog (issue 14), against the simulator: the gres.conf records of
+# the live layout, --output's atomic write, --check, the Gres= value, every refusal; the task
+# prolog's mapping of Slurm's indexes to MIG UUIDs and its failures. Then a real Slurm 22.05
+# cluster (Debian's munged, slurmctld, slurmd; slurmd in a mount namespace of its own whose
+# /dev holds the simulated GPU's nodes): jobs asking for profiles get exactly the MIG device
+# of that profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task.
+. "$(dirname "$0")/lib.sh"
+: "${MIGCTL:?run through make check}"
+unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE MIGSIM_ROOT
+unset SLURM_STEP_GPUS SLURM_JOB_GPUS CUDA_VISIBLE_DEVICES
+export MIGCTL_CONF="$TEST_TMP/none.conf" # never the machine's /etc/migctl/migctl.conf
+export MIGCTL_LOCK="$TEST_TMP/apply.lock" MIGCTL_JOURNAL="$TEST_TMP/journal.json"
+ROOT="$MIGSIM_STATE.root"
+
+sim() { "$MIGSIM" "$@"; }
+
+skip() { _skip="$*"; }
+
+run_tests_skips() {
+	local n=0 t tests
+	tests=$(declare -F | awk '{print $3}' | grep '^t_')
+	echo "1..$(echo "$tests" | wc -l)"
+	for t in $tests; do
+		n=$((n + 1))
+		_failures=0
+		_skip=""
+		rm -f "$MIGSIM_STATE"
+		"$t"
+		if [ "$_failures" -ne 0 ]; then
+			echo "not ok $n - $t"
+		elif [ -n "$_skip" ]; then
+			echo "ok $n - $t # SKIP $_skip"
+		else
+			echo "ok $n - $t"
+		fi
+	done
+}
+
+# one A100 in MIG mode (3g.20gb, 2g.10gb, 1g.5gb, 1g.5gb) and one with MIG off
+setup_node() {
+	sim init 2xA100-SXM4-40GB >/dev/null
+	mc 0 -i 0 mode enable
+	mc 0 -i 0 create 3g.20gb,2g.10gb,1g.5gb,1g.5gb -C
+}
+
+# devices GPU: "GI CI UUID PROFILE" of each MIG device, from list --json
+devices() {
+	"$MIGCTL" --sim --json list | python3 -c '
+import json, sys
+for gpu in json.load(sys.stdin)["gpus"]:
+    if gpu["index"] != int(sys.argv[1]): continue
+    for gi in gpu["gpu_instances"]:
+        for ci in gi["compute_instances"]: print(gi["id"], ci["id"], ci["uuid"], ci["profile"])
+' "$1"
+}
+
+# uuid_of GPU GI CI: the MIG device's UUID
+uuid_of() {
+	devices "$1" | awk -v gi="$2" -v ci="$3" '$1==gi && $2==ci {print $3}'
+}
+
+gpu_uuid() {
+	"$MIGCTL" --sim --json list | python3 -c 'import json,sys; print(json.load(sys.stdin)["gpus"][int(sys.argv[1])]["uuid"])' "$1"
+}
+
+t_gres_records_follow_the_layout() {
+	setup_node
+	expect_rc 0 "$MIGCTL" --sim slurm gres
+	local recs
+	recs=$(grep -v '^#' <<<"$OUT")
+	expect_eq "$(wc -l <<<"$recs")" 5 "records"
+	expect_eq "$(sed -n 1p <<<"$recs")" \
+		"Name=gpu Type=3g.20gb MultipleFiles=/dev/nvidia0,/dev/nvidia-caps/nvidia-cap21,/dev/nvidia-caps/nvidia-cap22"
+	expect_eq "$(sed -n 5p <<<"$recs")" "Name=gpu Type=a100-sxm4-40gb File=/dev/nvidia1"
+	expect_contains "$OUT" "# Gres=gpu:3g.20gb:1,gpu:2g.10gb:1,gpu:1g.5gb:2,gpu:a100-sxm4-40gb:1"
+	# every record's capability numbers are the driver's mig-minors lines of its GI and CI
+	local minors="$ROOT/proc/driver/nvidia-caps/mig-minors" gi ci
+	while read -r gi ci; do
+		expect_contains "$recs" "nvidia-cap$(awk -v k="gpu0/gi$gi/access" '$1==k{print $2}' "$minors"),"
+		expect_contains "$recs" "nvidia-cap$(awk -v k="gpu0/gi$gi/ci$ci/access" '$1==k{print $2}' "$minors")"
+		expect_contains "$OUT" "$(uuid_of 0 "$gi" "$ci")"
+	done < <(devices 0 | cut -d' ' -f1,2)
+	expect_rc 0 "$MIGCTL" --sim slurm gres --gres-value
+	expect_eq "$OUT" "gpu:3g.20gb:1,gpu:2g.10gb:1,gpu:1g.5gb:2,gpu:a100-sxm4-40gb:1"
+	expect_rc 0 "$MIGCTL" --sim --json slurm gres
+	expect_eq "$(json_eval 'len(d["records"])' <<<"$OUT")" 5
+	expect_eq "$(json_eval 'd["records"][3]["type"]' <<<"$OUT")" "1g.5gb"
+	expect_eq "$(json_eval 'd["records"][4]["gpu_instance"]' <<<"$OUT")" "null"
+	# a compute instance smaller than its GPU instance is typed by its own profile
+	mc 0 -i 0 destroy --all
+	mc 0 -i 0 create 3g.20gb
+	mc 0 -i 0 create-ci --gi 2 1c.3g.20gb,1c.3g.20gb
+	expect_rc 0 "$MIGCTL" --sim slurm gres --gres-value
+	expect_contains "$OUT" "gpu:1c.3g.20gb:2,gpu:a100-sxm4-40gb:1"
+}
+
+t_gres_output_is_atomic_and_check_compares() {
+	setup_node
+	local f="$TEST_TMP/etc/gres.conf"
+	mkdir -p "$TEST_TMP/etc"
+	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$f" --check
+	expect_contains "$OUT" "does not exist"
+	[ ! -e "$f" ] || fail "--check wrote the file"
+	expect_rc 0 "$MIGCTL" --sim slurm gres --output "$f"
+	expect_contains "$OUT" "Wrote $f: 5 GPU record(s)"
+	expect_contains "$OUT" "Gres=gpu:3g.20gb:1,gpu:2g.10gb:1,gpu:1g.5gb:2,gpu:a100-sxm4-40gb:1"
+	expect_eq "$(stat -c %a "$f")" 644 "mode"
+	expect_eq "$(cat "$f")" "$("$MIGCTL" --sim slurm gres)" "file = standard output"
+	expect_eq "$(ls -A "$TEST_TMP/etc")" "gres.conf" "no temporary file left"
+	local ino
+	ino=$(stat -c %i "$f")
+	expect_rc 0 "$MIGCTL" --sim slurm gres --output "$f"
+	expect_contains "$OUT" "Kept $f"
+	expect_eq "$(stat -c %i "$f")" "$ino" "a current file is not rewritten"
+	expect_rc 0 "$MIGCTL" --sim slurm gres --output "$f" --check
+	expect_contains "$OUT" "is current"
+	expect_rc 0 "$MIGCTL" --sim --json slurm gres --output "$f" --check
+	expect_eq "$(json_eval 'd["current"]' <<<"$OUT")" true
+	# a change makes it stale; --check says so, exit 4, and leaves it
+	mc 0 -i 0 destroy --all
+	mc 0 -i 0 create 7g.40gb -C
+	local before
+	before=$(file_sum "$f")
+	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$f" --check
+	expect_contains "$OUT" "differs from the node from line 3"
+	expect_rc 4 "$MIGCTL" --sim --json slurm gres --output "$f" --check
+	expect_eq "$(json_eval 'd["current"]' <<<"$OUT")" false
+	expect_eq "$(file_sum "$f")" "$before" "--check changed the file"
+	expect_rc 0 "$MIGCTL" --sim --json slurm gres --output "$f"
+	expect_eq "$(json_eval 'd["changed"]' <<<"$OUT")" true
+	expect_eq "$(json_eval 'd["gres"]' <<<"$OUT")" "gpu:7g.40gb:1,gpu:a100-sxm4-40gb:1"
+	expect_contains "$(cat "$f")" "Name=gpu Type=7g.40gb MultipleFiles=/dev/nvidia0,"
+}
+
+t_gres_refusals() {
+	setup_node
+	expect_rc 2 "$MIGCTL" --sim slurm gres --check
+	expect_contains "$ERR" "--check compares the node with a file: add --output FILE"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --output
+	expect_contains "$ERR" "--output needs a file"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --bogus
+	expect_contains "$ERR" "unexpected argument '--bogus'"
+	expect_rc 2 "$MIGCTL" --sim -i 0 slurm gres
+	expect_contains "$ERR" "-i is not accepted"
+	expect_rc 2 "$MIGCTL" --sim slurm
+	expect_contains "$ERR" "expected 'slurm gres"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --output "$TEST_TMP/x" --check --gres-value
+	# a directory, a directory that does not exist: nothing written, the reason given
+	mkdir -p "$TEST_TMP/d"
+	expect_rc 1 "$MIGCTL" --sim slurm gres --output "$TEST_TMP/d"
+	expect_contains "$ERR" "is a directory"
+	expect_rc 1 "$MIGCTL" --sim slurm gres --output "$TEST_TMP/nowhere/gres.conf"
+	expect_contains "$ERR" "cannot write in $TEST_TMP/nowhere"
+	# the driver's tables unreadable (a root without them): no gres.conf with guessed numbers
+	expect_rc 1 "$MIGCTL" --sim --root "$TEST_TMP/empty-root" slurm gres --output "$TEST_TMP/g.conf"
+	expect_contains "$ERR" "cannot tell the device files"
+	[ ! -e "$TEST_TMP/g.conf" ] || fail "a gres.conf was written without device numbers"
+}
+
+# prolog VAR=VALUE...: run the task prolog with Slurm's variables (and nothing else of them)
+prolog() {
+	expect_rc "$1" env -u SLURM_STEP_GPUS -u SLURM_JOB_GPUS -u CUDA_VISIBLE_DEVICES "${@:2}" \
+		"$MIGCTL" --sim slurm task-prolog --gres-conf "$TEST_TMP/gres.conf"
+}
+
+t_task_prolog_maps_indexes_to_uuids() {
+	setup_node
+	"$MIGCTL" --sim slurm gres --output "$TEST_TMP/gres.conf" >/dev/null
+	local gis
+	gis=$(devices 0)
+	# records: 0 3g.20gb, 1 2g.10gb, 2 and 3 1g.5gb, 4 GPU 1
+	local u0 u2 u3 gpu1
+	u0=$(grep -m1 -A1 '^# 0:' "$TEST_TMP/gres.conf" | grep -o 'MIG-[0-9a-f-]*')
+	u2=$(grep '^# 2:' "$TEST_TMP/gres.conf" | grep -o 'MIG-[0-9a-f-]*')
+	u3=$(grep '^# 3:' "$TEST_TMP/gres.conf" | grep -o 'MIG-[0-9a-f-]*')
+	gpu1=$(gpu_uuid 1)
+	expect_contains "$gis" "$u0 3g.20gb"
+	prolog 0 SLURM_STEP_GPUS=0 CUDA_VISIBLE_DEVICES=0
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u0"
+	prolog 0 SLURM_STEP_GPUS=2,3
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u2,$u3"
+	prolog 0 SLURM_JOB_GPUS=2-3
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u2,$u3"
+	prolog 0 SLURM_STEP_GPUS=4
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$gpu1"
+	# under ConstrainDevices CUDA_VISIBLE_DEVICES is renumbered: SLURM_STEP_GPUS wins
+	prolog 0 SLURM_STEP_GPUS=3 CUDA_VISIBLE_DEVICES=0
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u3"
+	prolog 0 CUDA_VISIBLE_DEVICES=2
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u2"
+	# no GPUs, or UUIDs already: nothing to say
+	prolog 0
+	expect_eq "$OUT" ""
+	prolog 0 CUDA_VISIBLE_DEVICES="$u2"
+	expect_eq "$OUT" ""
+}
+
+t_task_prolog_failures() {
+	setup_node
+	local g="$TEST_TMP/gres.conf"
+	"$MIGCTL" --sim slurm gres --output "$g" >/dev/null
+	prolog 1 SLURM_STEP_GPUS=5
+	expect_contains "$OUT" "print migctl slurm task-prolog: SLURM_STEP_GPUS=5 names GPU 5, but $g has 5 gpu record(s)"
+	expect_contains "$ERR" "regenerate it"
+	prolog 1 SLURM_STEP_GPUS=x
+	expect_contains "$OUT" "SLURM_STEP_GPUS='x' is not a list of GPU indexes"
+	prolog 1 SLURM_STEP_GPUS=1,
+	expect_rc 1 env SLURM_STEP_GPUS=0 "$MIGCTL" --sim slurm task-prolog --gres-conf "$TEST_TMP/missing.conf"
+	expect_contains "$OUT" "cannot read $TEST_TMP/missing.conf"
+	expect_rc 2 "$MIGCTL" --sim slurm task-prolog --gres-conf
+	expect_rc 2 "$MIGCTL" --sim slurm task-prolog --what
+	expect_rc 2 "$MIGCTL" --sim --json slurm task-prolog
+	# the layout changed after gres.conf was written: record 2's GI is gone
+	local gi2
+	gi2=$(grep '^# 2:' "$g" | sed 's/.*GPU instance \([0-9]*\) .*/\1/')
+	mc 0 -i 0 destroy --gi "$gi2"
+	prolog 1 SLURM_STEP_GPUS=2
+	expect_contains "$OUT" "print migctl slurm task-prolog: $g:"
+	expect_contains "$OUT" "Type=1g.5gb, /dev/nvidia0) matches no MIG device on the node now"
+	expect_contains "$OUT" "the MIG layout changed after gres.conf was written"
+	# ... or holds another profile on the same files
+	mc 0 -i 0 destroy --all
+	mc 0 -i 0 mode disable
+	prolog 1 SLURM_STEP_GPUS=0
+	expect_contains "$OUT" "matches no MIG device"
+	# a whole GPU that is in MIG mode now
+	mc 0 -i 1 mode enable
+	prolog 1 SLURM_STEP_GPUS=4
+	expect_contains "$OUT" "Type=a100-sxm4-40gb, /dev/nvidia1) matches no whole GPU on the node now"
+	# hand-written records migctl cannot number for certain
+	printf 'Name=gpu Type=x File=/dev/nvidia[0-1]\n' >"$TEST_TMP/ranges.conf"
+	expect_rc 1 env SLURM_STEP_GPUS=0 "$MIGCTL" --sim slurm task-prolog --gres-conf "$TEST_TMP/ranges.conf"
+	expect_contains "$OUT" "$TEST_TMP/ranges.conf:1: a gpu record without one device's files"
+	printf 'Name=gpu Type=x junk\n' >"$TEST_TMP/junk.conf"
+	expect_rc 1 env SLURM_STEP_GPUS=0 "$MIGCTL" --sim slurm task-prolog --gres-conf "$TEST_TMP/junk.conf"
+	expect_contains "$OUT" "junk.conf:1: 'junk' is not KEY=VALUE"
+}
+
+t_task_prolog_reads_hand_written_records() {
+	setup_node
+	# File=a,b is two GPUs; records of other nodes and other GRES are not numbered
+	local g="$TEST_TMP/gres.conf" rec0
+	rec0=$("$MIGCTL" --sim slurm gres | grep -v '^#' | sed -n 1p)
+	{
+		echo "NodeName=othernode Name=gpu File=/dev/nvidia7"
+		echo "Name=mps Count=100"
+		echo "Name=gpu Type=a100-sxm4-40gb File=/dev/nvidia1,/dev/nvidia9 # two"
+		echo "$rec0"
+	} >"$g"
+	local gpu1 u0
+	gpu1=$(gpu_uuid 1)
+	u0=$(uuid_of 0 "$("$MIGCTL" --sim --json slurm gres | json_eval 'd["records"][0]["gpu_instance"]')" 0)
+	prolog 0 SLURM_STEP_GPUS=0,2
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$gpu1,$u0"
+	prolog 1 SLURM_STEP_GPUS=1
+	expect_contains "$OUT" "Type=a100-sxm4-40gb, /dev/nvidia9) matches no whole GPU"
+}
+
+run_tests_skips
