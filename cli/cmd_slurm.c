@@ -659,7 +659,7 @@ static int slurm_task_prolog(struct cli *c, int argc, char **argv)
 			if (same_files(want, &live.v[k]))
 				got = &live.v[k];
 		if (!got || strcasecmp(got->type, want->type) != 0) {
-			int m = snprintf(msg, sizeof(msg), "%s:%u (GPU %u, Type=%s, %s) ", path, want->line, idx[i], want->type,
+			int m = snprintf(msg, sizeof(msg), "%s:%u (record %u, Type=%s, %s) ", path, want->line, idx[i], want->type,
 					 want->files[0]);
 			if (got)
 				snprintf(msg + m, sizeof(msg) - (size_t)m, "is a %s on the node now, not a %s", got->type,

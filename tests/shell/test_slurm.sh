@@ -257,4 +257,185 @@ t_task_prolog_reads_hand_written_records() {
 	expect_contains "$OUT" "Type=a100-sxm4-40gb, /dev/nvidia9) matches no whole GPU"
 }
 
+# ---- a real Slurm cluster ----------------------------------------------------------------
+# munged, slurmctld and slurmd of Debian's packages, on loopback, with state under $TEST_TMP;
+# slurmd runs in a mount namespace of its own whose /dev is the simulator's (ROOT/dev, made
+# with mknod: the GPU, control and capability nodes, and null, zero, urandom, tty), so the
+# gres.conf paths (/dev/nvidia0, /dev/nvidia-caps/...) are the ones migctl writes.
+CL="$TEST_TMP/cluster"
+CL_PIDS=()
+stop_cluster() {
+	local p
+	for p in "${CL_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${CL_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	CL_PIDS=()
+}
+trap 'stop_cluster; rm -rf "$TEST_TMP"' EXIT
+
+# why the cluster cannot run here (empty when it can)
+cluster_missing() {
+	[ "$(id -u)" -eq 0 ] || { echo "not root"; return; }
+	local b
+	for b in munged slurmctld slurmd srun sinfo scontrol unshare; do
+		command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || { echo "no $b (scripts/install-deps.sh)"; return; }
+	done
+	mknod "$TEST_TMP/probe" c 1 3 2>/dev/null || { echo "mknod refused"; return; }
+	rm -f "$TEST_TMP/probe"
+	unshare -m true 2>/dev/null || echo "no mount namespaces (unshare -m refused)"
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds (polling), 1 when it never did
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# start_cluster: one node, named after this host, its GPUs the simulator's as they are now
+start_cluster() {
+	local host port=$((20000 + ($$ % 10000) * 2))
+	host=$(hostname -s)
+	mkdir -p "$CL/etc" "$CL/state" "$CL/spool/$host" "$CL/munge" "$CL/log"
+	chmod 700 "$CL/munge"
+	head -c 1024 /dev/urandom >"$CL/munge/key"
+	chmod 400 "$CL/munge/key"
+	/usr/sbin/munged -F -f --socket="$CL/munge/sock" --key-file="$CL/munge/key" --pid-file="$CL/munge/pid" \
+		--log-file="$CL/log/munged.log" --seed-file="$CL/munge/seed" >"$CL/log/munged.out" 2>&1 &
+	CL_PIDS+=($!)
+	# the node's /dev: the simulator's GPU and capability nodes, and what daemons open
+	sim devices >/dev/null || return 1
+	"$MIGCTL" --sim slurm gres --mknod --output "$CL/etc/gres.conf" >/dev/null || return 1
+	local d
+	for d in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9" "tty 5 0" "full 1 7"; do
+		set -- $d
+		[ -e "$ROOT/dev/$1" ] || mknod -m 666 "$ROOT/dev/$1" c "$2" "$3"
+	done
+	cat >"$CL/prolog.sh" <<PROLOG
+#!/bin/sh
+exec env MIGSIM_STATE='$MIGSIM_STATE' MIGSIM_QUIET=1 MIGCTL_CONF='$MIGCTL_CONF' '$MIGCTL' --nvml-lib '$MIGSIM_LIB' slurm task-prolog --gres-conf '$CL/etc/gres.conf'
+PROLOG
+	chmod 755 "$CL/prolog.sh"
+	cat >"$CL/etc/slurm.conf" <<CONF
+ClusterName=migtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$CL/munge/sock
+StateSaveLocation=$CL/state
+SlurmdSpoolDir=$CL/spool/%n
+SlurmctldPidFile=$CL/slurmctld.pid
+SlurmdPidFile=$CL/slurmd-%n.pid
+SlurmctldLogFile=$CL/log/slurmctld.log
+SlurmdLogFile=$CL/log/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+TaskProlog=$CL/prolog.sh
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+GresTypes=gpu
+MpiDefault=none
+SlurmdParameters=config_overrides
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+SlurmdTimeout=30
+NodeName=$host NodeAddr=127.0.0.1 CPUs=4 RealMemory=1000 Gres=$("$MIGCTL" --sim slurm gres --gres-value)
+PartitionName=p Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+CONF
+	export SLURM_CONF="$CL/etc/slurm.conf"
+	wait_for 10 test -S "$CL/munge/sock" || return 1
+	/usr/sbin/slurmctld -D -i -f "$SLURM_CONF" >"$CL/log/slurmctld.out" 2>&1 &
+	CL_PIDS+=($!)
+	unshare -m sh -c "mount --make-rprivate / && mount --bind '$ROOT/dev' /dev && exec /usr/sbin/slurmd -D -f '$SLURM_CONF' -N '$host'" \
+		>"$CL/log/slurmd.out" 2>&1 &
+	CL_PIDS+=($!)
+	wait_for 30 sh -c "sinfo -h -N -o %T | grep -qx idle"
+}
+
+# cluster_up: start_cluster, or fail with the daemons' last words
+cluster_up() {
+	start_cluster && return 0
+	fail "the cluster did not start: $(tail -n 5 "$CL"/log/* 2>/dev/null)"
+	rm -rf /tmp/sl-dbg; cp -a "$CL" /tmp/sl-dbg
+	stop_cluster
+	return 1
+}
+
+t_cluster_jobs_get_the_mig_device_of_their_profile() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return; }
+	setup_node
+	cluster_up || return
+	expect_rc 0 sinfo -h -N -o "%N %T %G"
+	expect_contains "$OUT" "idle"
+	expect_contains "$OUT" "gpu:3g.20gb:1"
+	local p want got
+	for p in 3g.20gb 2g.10gb 1g.5gb; do
+		expect_rc 0 srun --gres="gpu:$p:1" sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES STEP=$SLURM_STEP_GPUS"'
+		got=$(sed -n 's/^CVD=\([^ ]*\) .*/\1/p' <<<"$OUT")
+		case "$got" in
+		MIG-*,* | "") fail "$p: CUDA_VISIBLE_DEVICES='$got' ($OUT $ERR)" ;;
+		MIG-*) ;;
+		*) fail "$p: CUDA_VISIBLE_DEVICES='$got' is not a MIG UUID" ;;
+		esac
+		want=$(devices 0 | awk -v u="$got" '$3==u {print $4}')
+		expect_eq "$want" "$p" "profile of the MIG device the $p job got"
+	done
+	# two of a kind: both 1g.5gb devices, each once
+	expect_rc 0 srun --gres=gpu:1g.5gb:2 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
+	got=$(sed -n 's/^CVD=//p' <<<"$OUT")
+	expect_eq "$(tr ',' '\n' <<<"$got" | sort)" "$(devices 0 | awk '$4=="1g.5gb" {print $3}' | sort)" "the 1g.5gb pair"
+	# the GPU with MIG off, as a whole
+	expect_rc 0 srun --gres=gpu:a100-sxm4-40gb:1 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
+	expect_eq "$OUT" "CVD=$(gpu_uuid 1)"
+	# a job asking for no GPU is left alone
+	expect_rc 0 srun sh -c 'echo "CVD=${CUDA_VISIBLE_DEVICES-unset}"'
+	expect_eq "$OUT" "CVD=unset"
+	# a profile this node does not have: Slurm itself refuses the job
+	expect_rc 1 srun --gres=gpu:7g.40gb:1 true
+	expect_contains "$ERR" "Requested node configuration is not available"
+	stop_cluster
+}
+
+t_cluster_stale_gres_conf_fails_the_task() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return; }
+	setup_node
+	cluster_up || return
+	# the layout changes under Slurm: the 2g.10gb device becomes two 1g.5gb ones
+	local gi
+	gi=$(devices 0 | awk '$4=="2g.10gb" {print $1}')
+	mc 0 -i 0 destroy --gi "$gi"
+	mc 0 -i 0 create 1g.5gb,1g.5gb -C
+	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$CL/etc/gres.conf" --check
+	srun --gres=gpu:2g.10gb:1 sh -c 'echo "ran CVD=$CUDA_VISIBLE_DEVICES"' >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+	local rc=$?
+	OUT=$(cat "$TEST_TMP/out")
+	ERR=$(cat "$TEST_TMP/err")
+	[ "$rc" -ne 0 ] || fail "a task on a device that is gone ran: $OUT"
+	expect_not_contains "$OUT" "ran CVD"
+	expect_contains "$OUT" "migctl slurm task-prolog: $CL/etc/gres.conf:"
+	expect_contains "$OUT" "Type=2g.10gb, /dev/nvidia0) matches no MIG device on the node now"
+	# the devices that are still there still work
+	expect_rc 0 srun --gres=gpu:3g.20gb:1 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
+	expect_eq "$OUT" "CVD=$(devices 0 | awk '$4=="3g.20gb" {print $3}')"
+	stop_cluster
+}
+
 run_tests_skips
