@@ -44,12 +44,12 @@ setup_node() {
 	mc 0 -i 0 create 3g.20gb,2g.10gb,1g.5gb,1g.5gb -C
 }
 
-# devices GPU: "GI CI UUID PROFILE" of each MIG device, from list --json
+# devices GPU|all: "GI CI UUID PROFILE" of each MIG device, from list --json
 devices() {
 	"$MIGCTL" --sim --json list | python3 -c '
 import json, sys
 for gpu in json.load(sys.stdin)["gpus"]:
-    if gpu["index"] != int(sys.argv[1]): continue
+    if sys.argv[1] != "all" and gpu["index"] != int(sys.argv[1]): continue
     for gi in gpu["gpu_instances"]:
         for ci in gi["compute_instances"]: print(gi["id"], ci["id"], ci["uuid"], ci["profile"])
 ' "$1"
@@ -379,13 +379,23 @@ t_cluster_jobs_get_the_mig_device_of_their_profile() {
 	local why
 	why=$(cluster_missing)
 	[ -z "$why" ] || { skip "$why"; return; }
-	setup_node
+	# setup_node's two GPUs, and a third with a +me profile and a GPU instance split in two
+	sim init 3xA100-SXM4-40GB >/dev/null
+	mc 0 -i 0,2 mode enable
+	mc 0 -i 0 create 3g.20gb,2g.10gb,1g.5gb,1g.5gb -C
+	mc 0 -i 2 create 1g.5gb+me -C
+	mc 0 -i 2 create 3g.20gb
+	local split
+	split=$("$MIGCTL" --sim --json list | python3 -c '
+import json, sys
+print([g["id"] for g in json.load(sys.stdin)["gpus"][2]["gpu_instances"] if g["profile"] == "3g.20gb"][0])')
+	mc 0 -i 2 create-ci --gi "$split" 1c.3g.20gb,1c.3g.20gb
 	cluster_up || return
 	expect_rc 0 sinfo -h -N -o "%N %T %G"
 	expect_contains "$OUT" "idle"
 	expect_contains "$OUT" "gpu:3g.20gb:1"
 	local p want got
-	for p in 3g.20gb 2g.10gb 1g.5gb; do
+	for p in 3g.20gb 2g.10gb 1g.5gb 1g.5gb+me 1c.3g.20gb; do
 		expect_rc 0 srun --gres="gpu:$p:1" sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES STEP=$SLURM_STEP_GPUS"'
 		got=$(sed -n 's/^CVD=\([^ ]*\) .*/\1/p' <<<"$OUT")
 		case "$got" in
@@ -393,7 +403,7 @@ t_cluster_jobs_get_the_mig_device_of_their_profile() {
 		MIG-*) ;;
 		*) fail "$p: CUDA_VISIBLE_DEVICES='$got' is not a MIG UUID" ;;
 		esac
-		want=$(devices 0 | awk -v u="$got" '$3==u {print $4}')
+		want=$(devices all | awk -v u="$got" '$3==u {print $4}')
 		expect_eq "$want" "$p" "profile of the MIG device the $p job got"
 	done
 	# two of a kind: both 1g.5gb devices, each once
@@ -436,6 +446,61 @@ t_cluster_stale_gres_conf_fails_the_task() {
 	expect_rc 0 srun --gres=gpu:3g.20gb:1 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
 	expect_eq "$OUT" "CVD=$(devices 0 | awk '$4=="3g.20gb" {print $3}')"
 	stop_cluster
+}
+
+# Every type name migctl writes, for every GPU model the simulator knows (each GI profile,
+# and the model itself for a GPU with MIG off), read back by Slurm's own gres.conf parser
+# (slurmd -G) with the Gres= value on the node's line: each record as migctl wrote it.
+t_slurm_parses_every_type_name() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return; }
+	local models model n profiles i host
+	host=$(hostname -s)
+	models=$(sim models --json | python3 -c '
+import json, sys
+for m in json.load(sys.stdin):
+    if m.get("profiles"): print(m["model"] + "=" + ",".join(m["profiles"]))')
+	[ -n "$models" ] || { fail "no models from migsim models --json"; return; }
+	mkdir -p "$TEST_TMP/parse"
+	for model in $models; do
+		profiles=$(tr ',' ' ' <<<"${model#*=}")
+		model=${model%%=*}
+		n=$(wc -w <<<"$profiles")
+		sim init "$((n + 1))x$model" >/dev/null
+		"$MIGCTL" --sim mode enable >/dev/null 2>&1
+		"$MIGCTL" --sim -i "$n" mode disable >/dev/null 2>&1
+		i=0
+		for p in $profiles; do
+			mc 0 -i "$i" create "$p" -C
+			i=$((i + 1))
+		done
+		sim devices >/dev/null
+		"$MIGCTL" --sim slurm gres --mknod --output "$TEST_TMP/parse/gres.conf" >/dev/null
+		"$MIGCTL" --sim --json slurm gres >"$TEST_TMP/parse/want.json"
+		cat >"$TEST_TMP/parse/slurm.conf" <<CONF
+ClusterName=parse
+SlurmctldHost=$host(127.0.0.1)
+GresTypes=gpu
+SlurmdParameters=config_overrides
+SlurmdSpoolDir=$TEST_TMP/parse/spool
+NodeName=$host NodeAddr=127.0.0.1 CPUs=2 Gres=$("$MIGCTL" --sim slurm gres --gres-value)
+PartitionName=p Nodes=ALL
+CONF
+		[ -e "$ROOT/dev/null" ] || mknod -m 666 "$ROOT/dev/null" c 1 3
+		unshare -m sh -c "mount --make-rprivate / && mount --bind '$ROOT/dev' /dev && exec timeout 20 /usr/sbin/slurmd -G -f '$TEST_TMP/parse/slurm.conf' -N '$host'" \
+			>"$TEST_TMP/parse/out" 2>&1
+		python3 - "$TEST_TMP/parse/want.json" "$TEST_TMP/parse/out" "$model" <<'PY' || fail "$model: $(cat "$TEST_TMP/parse/out")"
+import json, re, sys
+want = json.load(open(sys.argv[1]))["records"]
+got = [(m.group(1), m.group(2), m.group(3)) for m in
+       re.finditer(r"Gres Name=gpu Type=(\S+) Count=(\d+) .* File=(\S+)", open(sys.argv[2]).read())]
+exp = [(r["type"], "1", ",".join(r["files"])) for r in want]
+if got != exp:
+    print("%s: Slurm read %s, migctl wrote %s" % (sys.argv[3], got, exp))
+    sys.exit(1)
+PY
+	done
 }
 
 run_tests_skips
