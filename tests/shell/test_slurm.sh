@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # migctl slurm gres | task-prolog (issue 14), against the simulator: the gres.conf records of
 # the live layout, --output's atomic write, --check, the Gres= value, every refusal; the task
-# prolog's mapping of Slurm's indexes to MIG UUIDs and its failures. Then a real Slurm 22.05
-# cluster (Debian's munged, slurmctld, slurmd; slurmd in a mount namespace of its own whose
-# /dev holds the simulated GPU's nodes): jobs asking for profiles get exactly the MIG device
-# of that profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task.
+# prolog's mapping of Slurm's indexes to MIG UUIDs and its failures; Slurm's own parser
+# (slurmd -G) reading back every type name. Then real Slurm 22.05 clusters (Debian's munged,
+# slurmctld, slurmd; one node, and two nodes in network and mount namespaces of their own with
+# their own simulated GPUs): jobs asking for profiles get exactly the MIG device of that
+# profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task.
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE MIGSIM_ROOT
@@ -258,12 +259,16 @@ t_task_prolog_reads_hand_written_records() {
 }
 
 # ---- a real Slurm cluster ----------------------------------------------------------------
-# munged, slurmctld and slurmd of Debian's packages, on loopback, with state under $TEST_TMP;
-# slurmd runs in a mount namespace of its own whose /dev is the simulator's (ROOT/dev, made
-# with mknod: the GPU, control and capability nodes, and null, zero, urandom, tty), so the
-# gres.conf paths (/dev/nvidia0, /dev/nvidia-caps/...) are the ones migctl writes.
+# munged, slurmctld and slurmd of Debian's packages, with keys, sockets, state and logs under
+# $TEST_TMP, stopped by their pids. Each slurmd runs in a mount namespace of its own whose
+# /dev is its simulator's root/dev (made with mknod: the GPU, control and capability nodes,
+# and null, zero, urandom, tty), so the gres.conf paths (/dev/nvidia0, /dev/nvidia-caps/...)
+# are the ones migctl writes, and whose gres.conf and TaskProlog script are its own; one node
+# on loopback, or two, each in a network namespace of its own joined to this host by a veth
+# pair (removed with the namespace).
 CL="$TEST_TMP/cluster"
 CL_PIDS=()
+CL_NETNS=()
 stop_cluster() {
 	local p
 	for p in "${CL_PIDS[@]}"; do
@@ -273,6 +278,10 @@ stop_cluster() {
 		wait "$p" 2>/dev/null
 	done
 	CL_PIDS=()
+	for p in "${CL_NETNS[@]}"; do
+		ip netns del "$p" 2>/dev/null # takes its end of the veth pair, and so the pair, along
+	done
+	CL_NETNS=()
 }
 trap 'stop_cluster; rm -rf "$TEST_TMP"' EXIT
 
@@ -280,7 +289,7 @@ trap 'stop_cluster; rm -rf "$TEST_TMP"' EXIT
 cluster_missing() {
 	[ "$(id -u)" -eq 0 ] || { echo "not root"; return; }
 	local b
-	for b in munged slurmctld slurmd srun sinfo scontrol unshare; do
+	for b in munged slurmctld slurmd srun sinfo scontrol unshare nsenter; do
 		command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || { echo "no $b (scripts/install-deps.sh)"; return; }
 	done
 	mknod "$TEST_TMP/probe" c 1 3 2>/dev/null || { echo "mknod refused"; return; }
@@ -299,33 +308,47 @@ wait_for() {
 	done
 }
 
-# start_cluster: one node, named after this host, its GPUs the simulator's as they are now
-start_cluster() {
-	local host port=$((20000 + ($$ % 10000) * 2))
-	host=$(hostname -s)
-	mkdir -p "$CL/etc" "$CL/state" "$CL/spool/$host" "$CL/munge" "$CL/log"
+# start_munge: munged with a key, socket and logs of the test's own
+start_munge() {
+	rm -rf "$CL"
+	mkdir -p "$CL/etc" "$CL/state" "$CL/munge" "$CL/log"
 	chmod 700 "$CL/munge"
 	head -c 1024 /dev/urandom >"$CL/munge/key"
 	chmod 400 "$CL/munge/key"
 	/usr/sbin/munged -F -f --socket="$CL/munge/sock" --key-file="$CL/munge/key" --pid-file="$CL/munge/pid" \
 		--log-file="$CL/log/munged.log" --seed-file="$CL/munge/seed" >"$CL/log/munged.out" 2>&1 &
 	CL_PIDS+=($!)
-	# the node's /dev: the simulator's GPU and capability nodes, and what daemons open
-	sim devices >/dev/null || return 1
-	"$MIGCTL" --sim slurm gres --mknod --output "$CL/etc/gres.conf" >/dev/null || return 1
-	local d
+	wait_for 10 test -S "$CL/munge/sock"
+}
+
+# node_files NAME STATE: a node's gres.conf and task prolog (its simulated GPUs in STATE),
+# and the /dev of its mount namespace; prints the Gres= value
+node_files() {
+	local name=$1 state=$2 root="$2.root" d
+	mkdir -p "$CL/$name" "$CL/spool/$name"
+	MIGSIM_STATE=$state sim devices >/dev/null || return 1
+	MIGSIM_STATE=$state "$MIGCTL" --sim slurm gres --mknod --output "$CL/$name/gres.conf" >/dev/null || return 1
 	for d in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9" "tty 5 0" "full 1 7"; do
 		set -- $d
-		[ -e "$ROOT/dev/$1" ] || mknod -m 666 "$ROOT/dev/$1" c "$2" "$3"
+		[ -e "$root/dev/$1" ] || mknod -m 666 "$root/dev/$1" c "$2" "$3"
 	done
-	cat >"$CL/prolog.sh" <<PROLOG
+	cat >"$CL/$name/prolog.sh" <<PROLOG
 #!/bin/sh
-exec env MIGSIM_STATE='$MIGSIM_STATE' MIGSIM_QUIET=1 MIGCTL_CONF='$MIGCTL_CONF' '$MIGCTL' --nvml-lib '$MIGSIM_LIB' slurm task-prolog --gres-conf '$CL/etc/gres.conf'
+exec env MIGSIM_STATE='$state' MIGSIM_QUIET=1 MIGCTL_CONF='$MIGCTL_CONF' '$MIGCTL' --nvml-lib '$MIGSIM_LIB' slurm task-prolog --gres-conf '$CL/etc/gres.conf'
 PROLOG
-	chmod 755 "$CL/prolog.sh"
+	chmod 755 "$CL/$name/prolog.sh"
+	MIGSIM_STATE=$state "$MIGCTL" --sim slurm gres --gres-value
+}
+
+# slurm_conf HOST_ADDR PORT NODE_LINES...: slurm.conf (the gres.conf and prolog beside it are
+# each node's own, bind-mounted in its mount namespace)
+slurm_conf() {
+	local addr=$1 port=$2
+	shift 2
+	touch "$CL/etc/gres.conf" "$CL/prolog.sh"
 	cat >"$CL/etc/slurm.conf" <<CONF
 ClusterName=migtest
-SlurmctldHost=$host(127.0.0.1)
+SlurmctldHost=$(hostname -s)($addr)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -336,7 +359,7 @@ AuthInfo=socket=$CL/munge/sock
 StateSaveLocation=$CL/state
 SlurmdSpoolDir=$CL/spool/%n
 SlurmctldPidFile=$CL/slurmctld.pid
-SlurmdPidFile=$CL/slurmd-%n.pid
+SlurmdPidFile=$CL/spool/%n/slurmd.pid
 SlurmctldLogFile=$CL/log/slurmctld.log
 SlurmdLogFile=$CL/log/slurmd-%n.log
 ProctrackType=proctrack/linuxproc
@@ -353,16 +376,67 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MailProg=/bin/true
 SlurmdTimeout=30
-NodeName=$host NodeAddr=127.0.0.1 CPUs=4 RealMemory=1000 Gres=$("$MIGCTL" --sim slurm gres --gres-value)
+$(printf '%s\n' "$@")
 PartitionName=p Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 	export SLURM_CONF="$CL/etc/slurm.conf"
-	wait_for 10 test -S "$CL/munge/sock" || return 1
+}
+
+# slurmd_in_ns NAME [NETNS]: slurmd for node NAME in a mount namespace of its own (its /dev,
+# gres.conf and prolog), in network namespace NETNS when given
+slurmd_in_ns() {
+	local name=$1 root=$2 ns=${3:-}
+	local cmd="mount --make-rprivate / && mount --bind '$root/dev' /dev && mount --bind '$CL/$name/gres.conf' '$CL/etc/gres.conf' && mount --bind '$CL/$name/prolog.sh' '$CL/prolog.sh' && exec /usr/sbin/slurmd -D -f '$SLURM_CONF' -N '$name'"
+	if [ -n "$ns" ]; then
+		nsenter --net="/run/netns/$ns" unshare -m sh -c "$cmd" >"$CL/log/slurmd-$name.out" 2>&1 &
+	else
+		unshare -m sh -c "$cmd" >"$CL/log/slurmd-$name.out" 2>&1 &
+	fi
+	CL_PIDS+=($!)
+}
+
+# start_two_nodes: nodes n1 and n2, each slurmd in network and mount namespaces of its own,
+# joined to this host by a veth pair (10.213.X.1-2 and .5-6), with its own simulated GPUs
+# (MIGSIM_STATE $TEST_TMP/n1.json, n2.json); slurmctld and munged here
+start_two_nodes() {
+	local port=$((20000 + ($$ % 10000) * 2)) o=$(($$ % 250)) i ns gres1 gres2
+	start_munge || return 1
+	for i in 1 2; do
+		ns="migt$$n$i"
+		ip netns add "$ns" || return 1
+		CL_NETNS+=("$ns")
+		ip link add "mgt$$h$i" type veth peer name "mgt$$n$i" || return 1
+		ip link set "mgt$$n$i" netns "$ns" || return 1
+		ip addr add "10.213.$o.$((i * 4 - 3))/30" dev "mgt$$h$i"
+		ip link set "mgt$$h$i" up
+		ip -n "$ns" addr add "10.213.$o.$((i * 4 - 2))/30" dev "mgt$$n$i"
+		ip -n "$ns" link set "mgt$$n$i" up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" route add default via "10.213.$o.$((i * 4 - 3))"
+	done
+	gres1=$(node_files n1 "$TEST_TMP/n1.json") || return 1
+	gres2=$(node_files n2 "$TEST_TMP/n2.json") || return 1
+	slurm_conf "10.213.$o.1" "$port" \
+		"NodeName=n1 NodeAddr=10.213.$o.2 CPUs=4 RealMemory=1000 Gres=$gres1" \
+		"NodeName=n2 NodeAddr=10.213.$o.6 CPUs=4 RealMemory=1000 Gres=$gres2"
 	/usr/sbin/slurmctld -D -i -f "$SLURM_CONF" >"$CL/log/slurmctld.out" 2>&1 &
 	CL_PIDS+=($!)
-	unshare -m sh -c "mount --make-rprivate / && mount --bind '$ROOT/dev' /dev && exec /usr/sbin/slurmd -D -f '$SLURM_CONF' -N '$host'" \
-		>"$CL/log/slurmd.out" 2>&1 &
+	slurmd_in_ns n1 "$TEST_TMP/n1.json.root" "migt$$n1"
+	slurmd_in_ns n2 "$TEST_TMP/n2.json.root" "migt$$n2"
+	wait_for 30 sh -c '[ "$(sinfo -h -N -o %T | grep -cx idle)" = 2 ]'
+}
+
+# start_cluster: one node on loopback, named after this host, its GPUs the simulator's
+# ($MIGSIM_STATE), its slurmd in a mount namespace of its own
+start_cluster() {
+	local host gres port=$((20000 + ($$ % 10000) * 2))
+	host=$(hostname -s)
+	start_munge || return 1
+	gres=$(node_files "$host" "$MIGSIM_STATE") || return 1
+	slurm_conf 127.0.0.1 "$port" "NodeName=$host NodeAddr=127.0.0.1 CPUs=4 RealMemory=1000 Gres=$gres"
+	/usr/sbin/slurmctld -D -i -f "$SLURM_CONF" >"$CL/log/slurmctld.out" 2>&1 &
 	CL_PIDS+=($!)
+	slurmd_in_ns "$host" "$ROOT"
 	wait_for 30 sh -c "sinfo -h -N -o %T | grep -qx idle"
 }
 
@@ -370,7 +444,6 @@ CONF
 cluster_up() {
 	start_cluster && return 0
 	fail "the cluster did not start: $(tail -n 5 "$CL"/log/* 2>/dev/null)"
-	rm -rf /tmp/sl-dbg; cp -a "$CL" /tmp/sl-dbg
 	stop_cluster
 	return 1
 }
@@ -422,6 +495,45 @@ print([g["id"] for g in json.load(sys.stdin)["gpus"][2]["gpu_instances"] if g["p
 	stop_cluster
 }
 
+t_cluster_two_nodes_in_namespaces() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return; }
+	ip netns list >/dev/null 2>&1 || { skip "no ip netns (iproute2)"; return; }
+	# n1: an A100 with 3g.20gb and 1g.5gb; n2: an H100 with 1g.10gb twice
+	MIGSIM_STATE="$TEST_TMP/n1.json" sim init 1xA100-SXM4-40GB >/dev/null
+	MIGSIM_STATE="$TEST_TMP/n1.json" mc 0 mode enable
+	MIGSIM_STATE="$TEST_TMP/n1.json" mc 0 create 3g.20gb,1g.5gb -C
+	MIGSIM_STATE="$TEST_TMP/n2.json" sim init 1xH100-SXM5-80GB >/dev/null
+	MIGSIM_STATE="$TEST_TMP/n2.json" mc 0 mode enable
+	MIGSIM_STATE="$TEST_TMP/n2.json" mc 0 create 1g.10gb,1g.10gb -C
+	if ! start_two_nodes; then
+		fail "the two nodes did not start: $(tail -n 5 "$CL"/log/* 2>/dev/null)"
+		stop_cluster
+		return
+	fi
+	expect_rc 0 sinfo -h -N -o "%N %G"
+	expect_contains "$OUT" "n1 gpu:3g.20gb:1,gpu:1g.5gb:1"
+	expect_contains "$OUT" "n2 gpu:1g.10gb:2"
+	local p node got want
+	for p in 3g.20gb:n1 1g.5gb:n1 1g.10gb:n2; do
+		node=${p#*:}
+		p=${p%:*}
+		expect_rc 0 srun --gres="gpu:$p:1" sh -c 'echo "$SLURMD_NODENAME CVD=$CUDA_VISIBLE_DEVICES"'
+		got=$(sed -n "s/^$node CVD=//p" <<<"$OUT")
+		want=$(MIGSIM_STATE="$TEST_TMP/$node.json" devices 0 | awk -v u="$got" '$3==u {print $4}')
+		expect_eq "$want" "$p" "the $p job ($OUT): the MIG device it got on $node"
+	done
+	# both of n2's devices, one job on each
+	expect_rc 0 srun --gres=gpu:1g.10gb:2 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
+	expect_eq "$(sed -n 's/^CVD=//p' <<<"$OUT" | tr ',' '\n' | sort)" \
+		"$(MIGSIM_STATE="$TEST_TMP/n2.json" devices 0 | awk '{print $3}' | sort)" "n2's pair"
+	# no node has a 7g.40gb
+	expect_rc 1 srun --gres=gpu:7g.40gb:1 true
+	expect_contains "$ERR" "Requested node configuration is not available"
+	stop_cluster
+}
+
 t_cluster_stale_gres_conf_fails_the_task() {
 	local why
 	why=$(cluster_missing)
@@ -433,7 +545,7 @@ t_cluster_stale_gres_conf_fails_the_task() {
 	gi=$(devices 0 | awk '$4=="2g.10gb" {print $1}')
 	mc 0 -i 0 destroy --gi "$gi"
 	mc 0 -i 0 create 1g.5gb,1g.5gb -C
-	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$CL/etc/gres.conf" --check
+	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$CL/$(hostname -s)/gres.conf" --check
 	srun --gres=gpu:2g.10gb:1 sh -c 'echo "ran CVD=$CUDA_VISIBLE_DEVICES"' >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 	local rc=$?
 	OUT=$(cat "$TEST_TMP/out")
