@@ -85,9 +85,8 @@ static const char *ci_type_name(const struct mig_gi *gi, const struct mig_ci *ci
 
 /* The node's GRES as migctl writes them: GPUs by index; on a GPU in MIG mode its MIG devices
  * by GI id then CI id (each three files), else the whole GPU (/dev/nvidia<minor>). */
-static int gres_from_node(struct cli *c, struct gres_list *l)
+static int gres_from_node(struct cli *c, const struct mig_node *node, struct gres_list *l)
 {
-	const struct mig_node *node = c->node;
 	if (!node->devnodes || !node->devnodes->known)
 		return cli_fail(c, "cannot tell the device files of the GPUs: %s",
 				node->devnodes ? node->devnodes->error : "device nodes not read");
@@ -330,7 +329,7 @@ static int slurm_gres(struct cli *c, int argc, char **argv)
 	struct gres_list l = {0};
 	char *value = NULL, *text = NULL, *old = NULL;
 	int ret = EXIT_FAIL;
-	if (gres_from_node(c, &l))
+	if (gres_from_node(c, c->node, &l))
 		goto out;
 	value = gres_value(&l);
 	text = value ? gres_text(&l, value) : NULL;
@@ -638,7 +637,7 @@ static int slurm_task_prolog(struct cli *c, int argc, char **argv)
 		ret = r;
 		goto out;
 	}
-	if (gres_from_node(c, &live)) {
+	if (gres_from_node(c, c->node, &live)) {
 		printf("print migctl slurm task-prolog: cannot read the GPUs' device files (see the node's log)\n");
 		goto out;
 	}
@@ -684,6 +683,44 @@ out:
 	free(file.v);
 	free(live.v);
 	return ret;
+}
+
+/* After a change (cli_consumers_*): rewrite the gres.conf migctl.conf's slurm-gres names when
+ * it no longer matches the node. A warning when it cannot; nothing when it is current. */
+void cli_slurm_gres_refresh(struct cli *c, const struct mig_node *node, const char *path)
+{
+	struct gres_list l = {0};
+	char *value = NULL, *text = NULL, *old = NULL;
+	bool json = c->json;
+	c->json = false; /* a warning, not the command's JSON error document */
+	if (!node->devnodes || !node->devnodes->known) {
+		fprintf(stderr, "migctl: warning: %s not rewritten: device numbers unknown (%s)\n", path,
+			node->devnodes ? node->devnodes->error : "not read");
+		goto out;
+	}
+	if (gres_from_node(c, node, &l))
+		goto out;
+	value = gres_value(&l);
+	text = value ? gres_text(&l, value) : NULL;
+	if (!text) {
+		fprintf(stderr, "migctl: warning: %s not rewritten: out of memory\n", path);
+		goto out;
+	}
+	old = read_text(path);
+	if (old && strcmp(old, text) == 0)
+		goto out;
+	char why[4400];
+	if (write_atomic(path, text, why, sizeof(why)))
+		fprintf(stderr, "migctl: warning: keeping Slurm's gres.conf current: %s\n", why);
+	else
+		fprintf(stderr, "migctl: %s rewritten for the new MIG layout (Gres=%s): update the node in Slurm\n", path,
+			*value ? value : "none");
+out:
+	c->json = json;
+	free(old);
+	free(text);
+	free(value);
+	free(l.v);
 }
 
 int cmd_slurm(struct cli *c, int argc, char **argv)

@@ -159,6 +159,39 @@ t_gres_refusals() {
 	[ ! -e "$TEST_TMP/g.conf" ] || fail "a gres.conf was written without device numbers"
 }
 
+# migctl.conf's slurm-gres: every change rewrites gres.conf inside its transaction; a failed
+# write is a warning that leaves the change and its exit status alone
+t_migctl_conf_keeps_gres_conf_current() {
+	setup_node
+	local g="$TEST_TMP/slurm/gres.conf"
+	mkdir -p "$TEST_TMP/slurm"
+	printf 'slurm-gres = %s\n' "$g" >"$TEST_TMP/keep.conf"
+	MIGCTL_CONF="$TEST_TMP/keep.conf" expect_rc 0 "$MIGCTL" --sim -i 1 mode enable
+	expect_contains "$ERR" "$g rewritten for the new MIG layout (Gres=gpu:3g.20gb:1,gpu:2g.10gb:1,gpu:1g.5gb:2)"
+	expect_eq "$(cat "$g")" "$("$MIGCTL" --sim slurm gres)" "gres.conf after mode enable"
+	MIGCTL_CONF="$TEST_TMP/keep.conf" expect_rc 0 "$MIGCTL" --sim -i 1 create 7g.40gb -C
+	expect_eq "$(cat "$g")" "$("$MIGCTL" --sim slurm gres)" "gres.conf after create"
+	expect_contains "$(cat "$g")" "Type=7g.40gb"
+	# a read-only command leaves a current file alone
+	local ino
+	ino=$(stat -c %i "$g")
+	MIGCTL_CONF="$TEST_TMP/keep.conf" expect_rc 0 "$MIGCTL" --sim list
+	expect_eq "$ERR" "" "list's warnings"
+	expect_eq "$(stat -c %i "$g")" "$ino" "a current gres.conf was rewritten"
+	# a change made behind migctl's back is repaired by the next command
+	"$MIGCTL" --sim -i 1 destroy --all >/dev/null
+	MIGCTL_CONF="$TEST_TMP/keep.conf" expect_rc 0 "$MIGCTL" --sim list
+	expect_eq "$(cat "$g")" "$("$MIGCTL" --sim slurm gres)" "gres.conf repaired by list"
+	# cannot write: a warning, the change stands
+	printf 'slurm-gres = %s\n' "$TEST_TMP/nowhere/gres.conf" >"$TEST_TMP/bad.conf"
+	MIGCTL_CONF="$TEST_TMP/bad.conf" expect_rc 0 "$MIGCTL" --sim -i 1 create 7g.40gb -C
+	expect_contains "$ERR" "warning: keeping Slurm's gres.conf current: cannot write in $TEST_TMP/nowhere"
+	# a relative path is refused by the configuration's parser
+	printf 'slurm-gres = gres.conf\n' >"$TEST_TMP/rel.conf"
+	MIGCTL_CONF="$TEST_TMP/rel.conf" expect_rc 0 "$MIGCTL" --sim list
+	expect_contains "$ERR" "slurm-gres = 'gres.conf': expected an absolute path"
+}
+
 # prolog VAR=VALUE...: run the task prolog with Slurm's variables (and nothing else of them)
 prolog() {
 	expect_rc "$1" env -u SLURM_STEP_GPUS -u SLURM_JOB_GPUS -u CUDA_VISIBLE_DEVICES "${@:2}" \
