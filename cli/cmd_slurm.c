@@ -593,11 +593,12 @@ static int slurm_task_prolog(struct cli *c, int argc, char **argv)
 	if (c->json)
 		return cli_usage("slurm task-prolog: its output is for Slurm's TaskProlog; --json is not accepted");
 	/* what Slurm 22.05 sets with a gres.conf of files: the step's GPUs (srun), the job's
-	 * (batch script), CUDA_VISIBLE_DEVICES (both; renumbered from 0 under ConstrainDevices,
-	 * so only the last resort) */
-	const char *names[] = {"SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "CUDA_VISIBLE_DEVICES"};
+	 * (batch script). Slurm sets CUDA_VISIBLE_DEVICES with them (renumbered from 0 under
+	 * ConstrainDevices); without them Slurm did not set it and it names nothing Slurm gave the
+	 * task: it is left alone. */
+	const char *names[] = {"SLURM_STEP_GPUS", "SLURM_JOB_GPUS"};
 	const char *var = NULL, *val = NULL;
-	for (size_t i = 0; i < 3 && !val; i++) {
+	for (size_t i = 0; i < 2 && !val; i++) {
 		const char *v = getenv(names[i]);
 		if (v && *v) {
 			var = names[i];
@@ -621,7 +622,11 @@ static int slurm_task_prolog(struct cli *c, int argc, char **argv)
 		return prolog_fail(c, msg);
 	}
 	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
+	const char *nodename = getenv("SLURMD_NODENAME"); /* slurmd -N NAME, else the host's */
+	if (nodename && *nodename)
+		snprintf(host, sizeof(host), "%s", nodename);
+	else
+		gethostname(host, sizeof(host) - 1);
 	char *dot = strchr(host, '.');
 	if (dot)
 		*dot = '\0';

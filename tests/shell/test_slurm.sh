@@ -221,9 +221,9 @@ t_task_prolog_maps_indexes_to_uuids() {
 	# under ConstrainDevices CUDA_VISIBLE_DEVICES is renumbered: SLURM_STEP_GPUS wins
 	prolog 0 SLURM_STEP_GPUS=3 CUDA_VISIBLE_DEVICES=0
 	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u3"
+	# no GPUs from Slurm (a CUDA_VISIBLE_DEVICES of the user's own), or UUIDs already: nothing
 	prolog 0 CUDA_VISIBLE_DEVICES=2
-	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u2"
-	# no GPUs, or UUIDs already: nothing to say
+	expect_eq "$OUT" ""
 	prolog 0
 	expect_eq "$OUT" ""
 	prolog 0 CUDA_VISIBLE_DEVICES="$u2"
@@ -273,7 +273,8 @@ t_task_prolog_failures() {
 
 t_task_prolog_reads_hand_written_records() {
 	setup_node
-	# File=a,b is two GPUs; records of other nodes and other GRES are not numbered
+	# File=a,b is two GPUs; records of other nodes and other GRES are not numbered; the node
+	# is SLURMD_NODENAME (slurmd -N) when Slurm sets it, else the host's name
 	local g="$TEST_TMP/gres.conf" rec0
 	rec0=$("$MIGCTL" --sim slurm gres | grep -v '^#' | sed -n 1p)
 	{
@@ -289,6 +290,9 @@ t_task_prolog_reads_hand_written_records() {
 	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$gpu1,$u0"
 	prolog 1 SLURM_STEP_GPUS=1
 	expect_contains "$OUT" "Type=a100-sxm4-40gb, /dev/nvidia9) matches no whole GPU"
+	# on othernode, its record is GPU 0 (and names a GPU this node lacks)
+	prolog 1 SLURM_STEP_GPUS=0 SLURMD_NODENAME=othernode
+	expect_contains "$OUT" "(record 0, Type=, /dev/nvidia7) matches no whole GPU"
 }
 
 # ---- a real Slurm cluster ----------------------------------------------------------------
@@ -519,8 +523,11 @@ print([g["id"] for g in json.load(sys.stdin)["gpus"][2]["gpu_instances"] if g["p
 	# the GPU with MIG off, as a whole
 	expect_rc 0 srun --gres=gpu:a100-sxm4-40gb:1 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
 	expect_eq "$OUT" "CVD=$(gpu_uuid 1)"
-	# a job asking for no GPU is left alone
+	# a job asking for no GPU gets none, also with a CUDA_VISIBLE_DEVICES of the user's own
+	# (which Slurm drops on a node with GPU GRES)
 	expect_rc 0 srun sh -c 'echo "CVD=${CUDA_VISIBLE_DEVICES-unset}"'
+	expect_eq "$OUT" "CVD=unset"
+	expect_rc 0 env CUDA_VISIBLE_DEVICES=0 srun sh -c 'echo "CVD=${CUDA_VISIBLE_DEVICES-unset}"'
 	expect_eq "$OUT" "CVD=unset"
 	# a profile this node does not have: Slurm itself refuses the job
 	expect_rc 1 srun --gres=gpu:7g.40gb:1 true
