@@ -146,6 +146,12 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 int cli_parse_id_list(const char *s, unsigned int *out, size_t max, size_t *n);
 
 
+/* ---- issue 14: Slurm's gres.conf and task prolog (cli/cmd_slurm.c) ---- */
+int cmd_slurm(struct cli *c, int argc, char **argv);
+/* Rewrite the gres.conf at path (migctl.conf's slurm-gres) when it no longer matches node
+ * (read with its device nodes); prints a warning when it cannot, never fails. */
+void cli_slurm_gres_refresh(struct cli *c, const struct mig_node *node, const char *path);
+
 /* ---- mig-parted compatibility (cmd_parted.c, issue 15) ---- */
 /* nvidia-mig-parted's command line, as "migctl parted ..." or through an nvidia-mig-parted link. */
 int cmd_parted(struct cli *c, int argc, char **argv);

@@ -285,7 +285,7 @@ static int consumer_settings(struct cli *c, struct mig_settings *s, const char *
 		fprintf(stderr, "migctl: warning: %s; CDI specs not refreshed\n", err.msg);
 		return -1;
 	}
-	return found && (s->cdi || s->nvidia_ctk);
+	return found && (s->cdi || s->nvidia_ctk || s->slurm_gres[0]);
 }
 
 static void refresh(struct cli *c, struct mig_settings *s, const char *path)
@@ -297,10 +297,12 @@ static void refresh(struct cli *c, struct mig_settings *s, const char *path)
 		fprintf(stderr, "migctl: warning: reading the node to refresh CDI specs: %s\n", err.msg);
 		return;
 	}
-	if (mig_consumers_refresh(c->ctx, node, s, &res, &err))
+	if ((s->cdi || s->nvidia_ctk) && mig_consumers_refresh(c->ctx, node, s, &res, &err))
 		fprintf(stderr, "migctl: warning: keeping consumers current (%s): %s\n", path, err.msg);
-	else if (c->verbose && res.cdi_written)
+	else if ((s->cdi || s->nvidia_ctk) && c->verbose && res.cdi_written)
 		fprintf(stderr, "migctl: CDI spec %s rewritten\n", res.cdi_path);
+	if (s->slurm_gres[0])
+		cli_slurm_gres_refresh(c, node, s->slurm_gres);
 	mig_node_free(node);
 }
 

@@ -51,6 +51,8 @@ static const struct command {
 	 "nvidia-mig-parted's command line, flags, MIG_PARTED_ variables, output and exit codes"},
 	{"cdi", cmd_cdi, "generate [--output PATH] [--format yaml|json] [--vendor V] [--class C] [--driver-root DIR] [--mknod] | list",
 	 "write a CDI spec of the MIG devices and GPUs (for podman, containerd, CRI-O), or list its names"},
+	{"slurm", cmd_slurm, "gres [--output FILE [--check]] [--gres-value] [--mknod] | task-prolog [--gres-conf FILE]",
+	 "Slurm's gres.conf of the MIG devices, and the TaskProlog that gives a step its MIG UUIDs"},
 	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},
 };
 

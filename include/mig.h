@@ -741,6 +741,9 @@ struct mig_settings {
 	bool nvidia_ctk;            /* nvidia-ctk = yes: also run nvidia-ctk cdi generate */
 	char nvidia_ctk_path[4096]; /* nvidia-ctk-path; default /usr/bin/nvidia-ctk */
 	char nvidia_ctk_output[4096]; /* nvidia-ctk-output; default /var/run/cdi/nvidia.yaml */
+	/* issue 14: slurm-gres = PATH: keep Slurm's gres.conf at PATH current (migctl slurm gres);
+	 * empty: not. The library only parses it; migctl writes the file. */
+	char slurm_gres[4096];
 };
 
 /* Defaults: nothing kept current. */

@@ -43,13 +43,14 @@ static const struct key keys[] = {
 	KEY("nvidia-ctk", K_BOOL, nvidia_ctk),
 	KEY("nvidia-ctk-path", K_PATH, nvidia_ctk_path),
 	KEY("nvidia-ctk-output", K_PATH, nvidia_ctk_output),
+	KEY("slurm-gres", K_PATH, slurm_gres),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *key_list(void)
 {
 	return "cdi, cdi-output, cdi-vendor, cdi-class, cdi-format, cdi-driver-root, cdi-mknod, nvidia-ctk, "
-	       "nvidia-ctk-path, nvidia-ctk-output";
+	       "nvidia-ctk-path, nvidia-ctk-output, slurm-gres";
 }
 
 int mig_settings_parse(const char *text, size_t len, const char *file, struct mig_settings *out,

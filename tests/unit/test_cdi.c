@@ -203,7 +203,8 @@ static void test_settings_parse(void **unused)
 	struct mig_error err;
 	const char *ok = "# comment\n\n  cdi = yes  # trailing\ncdi-output = /etc/cdi\ncdi-format=json\n"
 			 "cdi-vendor = example.com\ncdi-class = gpu\ncdi-driver-root = /\ncdi-mknod = true\n"
-			 "nvidia-ctk = no\nnvidia-ctk-path = /opt/ctk\nnvidia-ctk-output = /etc/cdi/nvidia.yaml\r\n";
+			 "nvidia-ctk = no\nnvidia-ctk-path = /opt/ctk\nnvidia-ctk-output = /etc/cdi/nvidia.yaml\r\n"
+			 "slurm-gres = /etc/slurm/gres.conf\n";
 	assert_int_equal(mig_settings_parse(ok, strlen(ok), "t.conf", &s, &err), 0);
 	assert_true(s.cdi);
 	assert_true(s.cdi_mknod);
@@ -212,8 +213,10 @@ static void test_settings_parse(void **unused)
 	assert_string_equal(s.cdi_output, "/etc/cdi");
 	assert_string_equal(s.cdi_class, "gpu");
 	assert_string_equal(s.nvidia_ctk_output, "/etc/cdi/nvidia.yaml");
+	assert_string_equal(s.slurm_gres, "/etc/slurm/gres.conf");
 	mig_settings_init(&s);
 	assert_false(s.cdi);
+	assert_string_equal(s.slurm_gres, "");
 	assert_string_equal(s.cdi_output, "/var/run/cdi");
 	static const struct {
 		const char *text, *want;
@@ -223,6 +226,7 @@ static void test_settings_parse(void **unused)
 		{"cdi = 1\n", "t.conf:1:7: cdi = '1': expected yes or no"},
 		{"cdi-format = xml\n", "expected yaml or json"},
 		{"cdi-output = cdi\n", "expected an absolute path"},
+		{"slurm-gres = gres.conf\n", "t.conf:1:14: slurm-gres = 'gres.conf': expected an absolute path"},
 		{"cdi-vendor =\n", "cdi-vendor has no value"},
 		{"cdi-class = a.b\n", "t.conf:1:13: CDI class 'a.b'"},
 		{"cdi = yes\n cdi = no\n", "t.conf:2:2: 'cdi' is set twice"},
