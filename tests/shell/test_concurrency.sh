@@ -156,6 +156,8 @@ t_2_every_change_takes_the_node_lock() {
 		flock "$MIGCTL_LOCK" sh -c "touch '$TEST_TMP/held'; while [ ! -e '$TEST_TMP/release' ]; do sleep 0.02; done" &
 		holder=$!
 		while [ ! -e "$TEST_TMP/held" ]; do sleep 0.01; done
+		# (a fresh file: the last command's message must not be read as this one's)
+		rm -f "$TEST_TMP/x.out" "$TEST_TMP/x.err"
 		# shellcheck disable=SC2086
 		"$MIGCTL" --sim $cmd >"$TEST_TMP/x.out" 2>"$TEST_TMP/x.err" &
 		pid=$!
