@@ -146,6 +146,18 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 int cli_parse_id_list(const char *s, unsigned int *out, size_t max, size_t *n);
 
 
+/* ---- leases (cmd_lease.c, issue 12) ---- */
+int cmd_lease(struct cli *c, int argc, char **argv);
+int cmd_release(struct cli *c, int argc, char **argv);
+int cmd_leases(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_capacity(struct cli *c, int argc, char **argv);
+/* migctl.conf as the consumers read it ($MIGCTL_CONF, else /etc/migctl/migctl.conf unless the
+ * node is simulated); defaults when there is none. -1 with err filled when it is unreadable. */
+int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err);
+/* Mark leased instances in the transaction's node before planning (apply); -1 printed. */
+int cli_mark_leased(struct cli *c, struct mig_txn *txn);
+
 /* ---- mig-parted compatibility (cmd_parted.c, issue 15) ---- */
 /* nvidia-mig-parted's command line, as "migctl parted ..." or through an nvidia-mig-parted link. */
 int cmd_parted(struct cli *c, int argc, char **argv);

@@ -522,7 +522,8 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		       "as they are now.\n",
 		       started, idone, itotal);
 
-	if (make_plan(c, &a, &config, &targets, &plan))
+	/* issue 12: leased instances are busy for the planner, even with --force */
+	if (cli_mark_leased(c, txn) || make_plan(c, &a, &config, &targets, &plan))
 		goto out;
 	if (plan->nops == 0) {
 		only_plan = true; /* printed after apply-exit, like a result */
@@ -560,7 +561,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		plan = NULL;
 		targets = NULL;
 		c->node = (struct mig_node *)mig_txn_node(txn);
-		if (make_plan(c, &a, &config, &targets, &plan))
+		if (cli_mark_leased(c, txn) || make_plan(c, &a, &config, &targets, &plan))
 			goto out;
 		total = done + plan->nops;
 		rc = cli_txn_execute(c, txn, plan, &err);

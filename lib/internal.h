@@ -117,6 +117,12 @@ void mig_exec_roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t
 void mig_exec_undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, bool *ok,
 			   const unsigned int *ids, char *note, size_t len);
 
+/* ---- the transaction's insides, for the stages built on it (lib/lease) ---- */
+/* The node read under the lock, to mark (mig_ci.leased) before planning; replaced by execute. */
+struct mig_node *mig_txn_node_mut(struct mig_txn *t);
+/* The state directory the transaction keeps its lock and journal in (NULL: /run/migctl). */
+const char *mig_txn_state_dir(const struct mig_txn *t);
+
 /* ---- plans (plan/build.c, plan/plan_json.c) ---- */
 /* The plan as a JSON value (jansson), for the journal. */
 struct json_t;

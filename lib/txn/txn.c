@@ -293,6 +293,16 @@ const struct mig_node *mig_txn_node(const struct mig_txn *t)
 	return t->node;
 }
 
+struct mig_node *mig_txn_node_mut(struct mig_txn *t)
+{
+	return t->node;
+}
+
+const char *mig_txn_state_dir(const struct mig_txn *t)
+{
+	return t->opts.state_dir;
+}
+
 bool mig_txn_interrupted(const struct mig_txn *t, const char **started, size_t *done, size_t *total)
 {
 	if (t->interrupted) {
