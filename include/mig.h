@@ -880,14 +880,16 @@ struct mig_lease_report {
 	size_t ended;     /* leases whose owner died or whose TTL ran out */
 	size_t destroyed; /* instances destroyed */
 	size_t pooled;    /* ended leases put in the pool */
-	size_t orphans;   /* instances a crashed request left without a lease, destroyed */
+	size_t orphans;   /* entries of requests killed before their instance was recorded: dropped
+			   * (the transaction's journal undid their create at mig_txn_begin) */
 	size_t vanished;  /* leases whose instance is gone (someone else destroyed it) */
 	size_t draining;  /* ended, still in use: kept until idle */
 	char vanished_ids[256]; /* their ids, comma-separated */
 };
 
-/* End the leases of dead owners and expired TTLs, destroy (or pool) their instances and the
- * instances of crashed requests, drop leases whose instance vanished. A corrupt table is
+/* End the leases of dead owners and expired TTLs, destroy (or pool) their instances, drop the
+ * entries of killed requests (whose half-made instances the transaction undid) and of leases
+ * whose instance vanished. A corrupt table is
  * MIG_E_IO and nothing is destroyed. rep may be NULL. */
 int mig_lease_reconcile(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_lease_report *rep,
 			struct mig_error *err);

@@ -8,6 +8,9 @@
  * ids), so that a request killed between the two leaves an entry that the next reconcile finds
  * and undoes. An instance is destroyed only when the table names it and it still looks as it
  * did when created: same GPU, GPU instance id, profile, placement, its one compute instance.
+ * A request killed between the two is undone by the transaction itself: its plan is all or
+ * nothing, and the next mig_txn_begin destroys what the journal says it created; the
+ * "creating" entry is then dropped, and whatever is at its placement is left alone.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -286,14 +289,21 @@ static const struct mig_gi *gi_of(const struct mig_node *node, const struct mig_
 	return NULL;
 }
 
-/* The GPU instance a "creating" entry made, if the create got that far. */
-static const struct mig_gi *created_gi(const struct mig_node *node, const struct mig_lease *l,
-				       const struct mig_gpu **gout)
+/* The GPU instance a "creating" entry's request made, when the change this transaction found
+ * interrupted is that request's (its plan creates the entry's profile at its placement on its
+ * GPU): no change completed since, so what is at that placement is the request's. */
+static const struct mig_gi *interrupted_create(struct mig_txn *txn, const struct mig_node *node,
+					       const struct mig_lease *l, const struct mig_gpu **gout)
 {
-	const struct mig_gpu *g = gpu_of(node, l->gpu_uuid, NULL);
-	if (!g)
-		return NULL;
-	for (size_t j = 0; j < g->ngis; j++) {
+	const struct mig_plan *ip = mig_txn_interrupted_plan(txn);
+	bool ours = false;
+	for (size_t i = 0; ip && i < ip->nops && !ours; i++) {
+		const struct mig_op *op = &ip->ops[i];
+		ours = op->kind == MIG_OP_CREATE_GI && strcmp(op->gpu_uuid, l->gpu_uuid) == 0 &&
+		       op->at.start == l->at.start && op->at.size == l->at.size && strcmp(op->profile, l->profile) == 0;
+	}
+	const struct mig_gpu *g = ours ? gpu_of(node, l->gpu_uuid, NULL) : NULL;
+	for (size_t j = 0; g && j < g->ngis; j++) {
 		const struct mig_gi *gi = &g->gis[j];
 		if (gi->placement.start == l->at.start && gi->placement.size == l->at.size &&
 		    strcmp(gi->profile, l->profile) == 0 && gi->ncis <= 1) {
@@ -419,12 +429,16 @@ static int reconcile(struct mig_txn *txn, const struct mig_lease_options *o, str
 		enum mig_lease_state was = l->state;
 		int keep = 1;
 		if (l->state == MIG_LEASE_CREATING) {
+			/* a request killed before it recorded its instance: mig_txn_begin undid what
+			 * its journal says it made; what it made unrecorded (killed between NVML's
+			 * create and the journal's step) is at the entry's placement, and is known to
+			 * be its own only while its journal is the last one (no change since). */
 			const struct mig_gpu *g = NULL;
-			const struct mig_gi *gi = created_gi(node, l, &g);
+			const struct mig_gi *gi = interrupted_create(txn, node, l, &g);
+			rep->orphans++;
 			keep = 0;
 			if (gi && gi_in_use(gi)) {
-				/* made for the lease, and someone uses it already: destroy once idle */
-				l->state = MIG_LEASE_DRAINING;
+				l->state = MIG_LEASE_DRAINING; /* made for the lease and used: destroyed once idle */
 				l->gi_id = gi->id;
 				l->ci_id = gi->cis[0].id;
 				snprintf(l->mig_uuid, sizeof(l->mig_uuid), "%s", gi->cis[0].uuid);
@@ -433,7 +447,6 @@ static int reconcile(struct mig_txn *txn, const struct mig_lease_options *o, str
 			} else if (gi) {
 				if (plan_destroy(plan, g, gi, err))
 					goto fail;
-				rep->orphans++;
 				rep->destroyed++;
 			}
 		} else if (!gi_of(node, l, NULL)) {
@@ -672,6 +685,60 @@ static int save_out(struct table *t, size_t i, struct mig_lease *out, struct mig
 	return 0;
 }
 
+struct commit_arg {
+	struct table *t;
+	char (*victims)[MIG_LEASE_ID_MAX];
+	size_t nv;
+};
+
+/* In the execute, before its journal goes: the new instance becomes the lease's (the last
+ * entry), and the pooled instances it replaced leave the table. */
+static int commit_lease(struct mig_txn *txn, void *arg, struct mig_error *err)
+{
+	struct commit_arg *ca = arg;
+	struct table *t = ca->t;
+	const struct mig_node *node = mig_txn_node(txn);
+	struct mig_lease *nl = &t->e[t->n - 1];
+	const struct mig_gpu *ng = gpu_of(node, nl->gpu_uuid, NULL);
+	const struct mig_gi *gi = NULL;
+	for (size_t j = 0; ng && j < ng->ngis && !gi; j++)
+		if (ng->gis[j].placement.start == nl->at.start && ng->gis[j].placement.size == nl->at.size &&
+		    strcmp(ng->gis[j].profile, nl->profile) == 0 && ng->gis[j].ncis == 1)
+			gi = &ng->gis[j];
+	if (!gi)
+		return mig_error_set(err, MIG_E_CHANGED,
+				     "the %s instance created at %u:%u on GPU %u is not on the node after the change",
+				     nl->profile, nl->at.start, nl->at.size, nl->gpu);
+	struct mig_lease keep = *nl;
+	nl->state = MIG_LEASE_ACTIVE;
+	nl->gi_id = gi->id;
+	nl->ci_id = gi->cis[0].id;
+	snprintf(nl->mig_uuid, sizeof(nl->mig_uuid), "%s", gi->cis[0].uuid);
+	set_derived(nl);
+	/* the victims are gone from the node: drop them from what is saved (kept for the caller) */
+	struct table saved = *t;
+	struct mig_lease *copy = calloc(t->n, sizeof(*copy));
+	if (!copy) {
+		*nl = keep;
+		return mig_error_set(err, MIG_E_NOMEM, "out of memory");
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		bool victim = false;
+		for (size_t v = 0; v < ca->nv; v++)
+			victim = victim || strcmp(t->e[i].id, ca->victims[v]) == 0;
+		if (!victim)
+			copy[n++] = t->e[i];
+	}
+	saved.e = copy;
+	saved.n = n;
+	int rc = table_save(&saved, err);
+	free(copy);
+	if (rc)
+		*nl = keep;
+	return rc;
+}
+
 /* Create the instance of choice ch for lease l (destroying the pooled GIs of g absent from
  * the hypothetical GPU hg, when reclaiming), recording the intent first. */
 static int create_for(struct mig_txn *txn, struct table *t, struct mig_lease *l, const struct mig_place_choice *ch,
@@ -713,37 +780,28 @@ static int create_for(struct mig_txn *txn, struct table *t, struct mig_lease *l,
 		t->n--;
 		goto fail;
 	}
-	if (mig_txn_execute(txn, plan, err)) {
+	struct commit_arg ca = {t, victims, nv};
+	mig_txn_on_commit(txn, commit_lease, &ca);
+	int xrc = mig_txn_execute(txn, plan, err);
+	mig_txn_on_commit(txn, NULL, NULL); /* an execute that stopped early did not run it */
+	if (xrc) {
 		struct mig_error e2;
-		t->n--; /* all or nothing: the create was undone (a crash here: reconcile undoes it) */
+		/* all or nothing: the execute undid the create, or (the table could not be written)
+		 * its journal stays and the next transaction undoes it */
+		t->n--;
 		table_save(t, &e2);
 		goto fail;
 	}
 	mig_plan_free(plan);
-	node = mig_txn_node(txn);
-	struct mig_lease *nl = &t->e[t->n - 1];
-	const struct mig_gpu *ng = gpu_of(node, nl->gpu_uuid, NULL);
-	const struct mig_gi *gi = NULL;
-	for (size_t j = 0; ng && j < ng->ngis && !gi; j++)
-		if (ng->gis[j].placement.start == nl->at.start && ng->gis[j].placement.size == nl->at.size &&
-		    strcmp(ng->gis[j].profile, nl->profile) == 0 && ng->gis[j].ncis == 1)
-			gi = &ng->gis[j];
-	if (!gi) /* left "creating": the next reconcile cleans up */
-		return mig_error_set(err, MIG_E_CHANGED,
-				     "the %s instance created at %u:%u on GPU %u is not on the node after the change",
-				     nl->profile, nl->at.start, nl->at.size, nl->gpu);
-	nl->state = MIG_LEASE_ACTIVE;
-	nl->gi_id = gi->id;
-	nl->ci_id = gi->cis[0].id;
-	snprintf(nl->mig_uuid, sizeof(nl->mig_uuid), "%s", gi->cis[0].uuid);
-	set_derived(nl);
 	for (size_t v = 0; v < nv; v++)
 		for (size_t i = 0; i < t->n; i++)
 			if (strcmp(t->e[i].id, victims[v]) == 0) {
 				remove_at(t, i);
 				break;
 			}
-	return save_out(t, t->n - 1, out, err);
+	if (out)
+		*out = t->e[t->n - 1];
+	return 0;
 fail:
 	mig_plan_free(plan);
 	return -1;

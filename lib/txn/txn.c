@@ -46,6 +46,10 @@ struct mig_txn {
 	size_t npending;
 	bool config_hook_due;
 	bool config_hook_ran; /* pre-apply-config runs once per transaction */
+	/* mig_txn_on_commit: run once by the next execute that succeeds, before its journal goes */
+	int (*commit)(struct mig_txn *t, void *arg, struct mig_error *err);
+	void *commit_arg;
+	struct mig_plan *iplan; /* the interrupted change's plan, when its journal had one */
 };
 
 struct mig_change {
@@ -207,8 +211,10 @@ static void recover(struct mig_txn *t)
 	/* an all-or-nothing plan (create) is undone; a declarative one is finished by planning
 	 * again from the node as it is, which keeps what it made */
 	bool repaired = false;
-	if (ptext && !json_is_true(json_object_get(doc, "rolled_back")) && json_is_array(results) &&
-	    mig_plan_from_json(ptext, &plan, NULL) == 0 && plan->nops && plan->atomic) {
+	if (ptext && mig_plan_from_json(ptext, &plan, NULL) != 0)
+		plan = NULL;
+	if (plan && !json_is_true(json_object_get(doc, "rolled_back")) && json_is_array(results) && plan->nops &&
+	    plan->atomic) {
 		bool *ok = calloc(plan->nops, sizeof(bool));
 		unsigned int *ids = calloc(plan->nops, sizeof(unsigned int));
 		size_t last = 0;
@@ -229,7 +235,7 @@ static void recover(struct mig_txn *t)
 		free(ids);
 	}
 	free(ptext);
-	mig_plan_free(plan);
+	t->iplan = plan; /* kept for mig_txn_interrupted_plan */
 	if (repaired) {
 		/* done once: the journal stays (for the record) until a change succeeds */
 		json_object_set_new(doc, "rolled_back", json_true());
@@ -291,6 +297,17 @@ fail:
 const struct mig_node *mig_txn_node(const struct mig_txn *t)
 {
 	return t->node;
+}
+
+void mig_txn_on_commit(struct mig_txn *t, int (*fn)(struct mig_txn *t, void *arg, struct mig_error *err), void *arg)
+{
+	t->commit = fn;
+	t->commit_arg = arg;
+}
+
+const struct mig_plan *mig_txn_interrupted_plan(const struct mig_txn *t)
+{
+	return t->iplan;
 }
 
 struct mig_node *mig_txn_node_mut(struct mig_txn *t)
@@ -467,6 +484,12 @@ int mig_txn_execute(struct mig_txn *t, const struct mig_plan *plan, struct mig_e
 		}
 	}
 	mig_node_free(before);
+	if (t->commit) {
+		int (*fn)(struct mig_txn *, void *, struct mig_error *) = t->commit;
+		t->commit = NULL;
+		if (rc == 0 && fn(t, t->commit_arg, &run_err))
+			rc = -1; /* the journal stays: the next mig_txn_begin undoes this plan's creates */
+	}
 	if (rc == 0)
 		unlinkat(t->journal.dirfd, t->journal.name, 0);
 	if (rc && err)
@@ -549,6 +572,7 @@ int mig_txn_end(struct mig_txn *t, bool ok, struct mig_error *err)
 	mig_kept_close(&t->journal);
 	mig_lock_release(t->lock);
 	mig_node_free(t->node);
+	mig_plan_free(t->iplan);
 	free(t->pending);
 	free(t);
 	return rc;
