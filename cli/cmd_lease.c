@@ -51,6 +51,13 @@ static int begin(struct cli *c, double lock_timeout, struct mig_settings *s, str
 	return 0;
 }
 
+/* Print and free a document. */
+static void print_doc(json_t *doc)
+{
+	cli_print_json(doc);
+	json_decref(doc);
+}
+
 static json_t *lease_json(const struct mig_lease *l)
 {
 	json_t *owner = l->owner_pid > 0 ? json_pack("{s:I, s:I}", "pid", (json_int_t)l->owner_pid, "start_time",
@@ -215,7 +222,7 @@ int cmd_lease(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (c->json)
-		cli_print_json(json_pack("{s:o}", "lease", lease_json(&l)));
+		print_doc(json_pack("{s:o}", "lease", lease_json(&l)));
 	else
 		lease_print(stdout, &l);
 	return EXIT_OK;
@@ -250,7 +257,7 @@ int cmd_release(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (c->json)
-		cli_print_json(json_pack("{s:s, s:s, s:s, s:b}", "released", l.id, "mig_uuid", l.mig_uuid, "instance",
+		print_doc(json_pack("{s:s, s:s, s:s, s:b}", "released", l.id, "mig_uuid", l.mig_uuid, "instance",
 					 l.destroyed ? "destroyed" : mig_lease_state_name(l.state), "destroyed",
 					 l.destroyed));
 	else
@@ -287,7 +294,7 @@ int cmd_leases(struct cli *c, int argc, char **argv)
 		char *save = NULL;
 		for (char *t = strtok_r(rep.vanished_ids, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			json_array_append_new(ids, json_string(t));
-		cli_print_json(json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:o}}", "leases", arr, "reconciled", "ended",
+		print_doc(json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:o}}", "leases", arr, "reconciled", "ended",
 					 (json_int_t)rep.ended, "destroyed", (json_int_t)rep.destroyed, "pooled",
 					 (json_int_t)rep.pooled, "orphans", (json_int_t)rep.orphans, "draining",
 					 (json_int_t)rep.draining, "vanished", ids));
@@ -356,7 +363,7 @@ int cmd_capacity(struct cli *c, int argc, char **argv)
 			printf("%-4u %-16s %5u %15u\n", cap[i].gpu, cap[i].profile, cap[i].now, cap[i].reclaimed);
 	}
 	if (c->json)
-		cli_print_json(json_pack("{s:o}", "capacity", arr));
+		print_doc(json_pack("{s:o}", "capacity", arr));
 	else
 		json_decref(arr);
 	free(sel);
