@@ -401,6 +401,39 @@ t_vanished_instance_reported() {
 	kill_owner "$OWNER"
 }
 
+# Nothing is destroyed while processes run on it: an ended lease's instance drains.
+t_in_use_instance_drains() {
+	setup
+	owner
+	expect_rc 0 m lease --profile 1g.5gb --owner "$OWNER" --json
+	local uuid id proc
+	uuid=$(jget "d['lease']['mig_uuid']")
+	id=$(jget "d['lease']['id']")
+	proc=$("$MIGSIM" proc start --uuid "$uuid" --mib 100) || fail "proc start"
+	kill_owner "$OWNER"
+	expect_rc 0 m leases --json
+	expect_eq "$(jget "d['leases'][0]['state']")" draining "state while a process runs"
+	expect_eq "$(jget "d['reconciled']['draining']")" 1 "draining"
+	expect_contains "$(node_uuids)" "$uuid"
+	"$MIGSIM" proc stop "$proc" >/dev/null || fail "proc stop"
+	expect_rc 0 m leases --json
+	expect_eq "$(jget "len(d['leases'])")" 0 "leases once idle"
+	expect_eq "$(node_count)" 0 "MIG devices once idle"
+	# released by its user while in use: the same
+	owner
+	expect_rc 0 m lease --profile 1g.5gb --owner "$OWNER" --json
+	uuid=$(jget "d['lease']['mig_uuid']")
+	id=$(jget "d['lease']['id']")
+	proc=$("$MIGSIM" proc start --uuid "$uuid" --mib 100)
+	expect_rc 0 m release "$id"
+	expect_contains "$OUT" "processes still run on its instance"
+	expect_contains "$(node_uuids)" "$uuid"
+	"$MIGSIM" proc stop "$proc" >/dev/null
+	kill_owner "$OWNER"
+	expect_rc 0 m leases
+	expect_eq "$(node_count)" 0 "MIG devices after the released one went idle"
+}
+
 t_run_status_and_signals() {
 	setup
 	expect_rc 7 m run --profile 1g.5gb -- sh -c 'case "$CUDA_VISIBLE_DEVICES" in MIG-*) exit 7;; esac; exit 1'
