@@ -401,12 +401,21 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
+	/* the command's own vector, NULL-terminated (migctl's argument table is not) */
+	char **cmd = calloc((size_t)(argc - a.cmd) + 1, sizeof(char *));
+	if (!cmd) {
+		struct mig_lease gone;
+		release(c, l.id, 600, &gone);
+		return cli_fail(c, "out of memory");
+	}
+	for (int i = a.cmd; i < argc; i++)
+		cmd[i - a.cmd] = argv[i];
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		setenv("CUDA_VISIBLE_DEVICES", l.mig_uuid, 1);
 		setenv("MIGCTL_LEASE", lease_env, 1);
-		execvp(argv[a.cmd], &argv[a.cmd]);
+		execvp(cmd[0], cmd);
 		fprintf(stderr, "migctl: run: cannot run %s: %s\n", argv[a.cmd], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
@@ -424,6 +433,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			sigaction(sigs[i], &old[i], NULL);
 		ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
+	free(cmd);
 	struct mig_lease done;
 	bool json = c->json;
 	c->json = false; /* the command's own output is on stdout: errors only on stderr */
