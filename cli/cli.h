@@ -157,6 +157,8 @@ int cmd_capacity(struct cli *c, int argc, char **argv);
 int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err);
 /* Mark leased instances in the transaction's node before planning (apply); -1 printed. */
 int cli_mark_leased(struct cli *c, struct mig_txn *txn);
+/* A plan made elsewhere (apply --plan) must not destroy a leased instance; -1 printed. */
+int cli_plan_spares_leases(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan);
 
 /* ---- mig-parted compatibility (cmd_parted.c, issue 15) ---- */
 /* nvidia-mig-parted's command line, as "migctl parted ..." or through an nvidia-mig-parted link. */

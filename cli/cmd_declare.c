@@ -433,7 +433,8 @@ static int apply_saved_plan(struct cli *c, const struct declare_args *a)
 	}
 	free(text);
 	int ret = EXIT_FAIL;
-	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a->lock_timeout, a->hooks, NULL, &txn))
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a->lock_timeout, a->hooks, NULL, &txn) ||
+	    cli_plan_spares_leases(c, txn, plan))
 		goto out;
 	if (cli_txn_execute(c, txn, plan, &err)) {
 		if (err.status == MIG_E_PENDING)

@@ -456,3 +456,28 @@ int cli_mark_leased(struct cli *c, struct mig_txn *txn)
 		return cli_fail_err(c, &err), -1;
 	return 0;
 }
+
+int cli_plan_spares_leases(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan)
+{
+	if (cli_mark_leased(c, txn))
+		return -1;
+	const struct mig_node *node = mig_txn_node(txn);
+	for (size_t i = 0; i < plan->nops; i++) {
+		const struct mig_op *op = &plan->ops[i];
+		if (op->kind != MIG_OP_DESTROY_GI && op->kind != MIG_OP_DESTROY_CI)
+			continue;
+		for (size_t k = 0; k < node->ngpus; k++) {
+			const struct mig_gpu *g = &node->gpus[k];
+			for (size_t j = 0; strcmp(g->uuid, op->gpu_uuid) == 0 && j < g->ngis; j++)
+				for (size_t x = 0; g->gis[j].id == op->gi_id && x < g->gis[j].ncis; x++)
+					if (g->gis[j].cis[x].leased &&
+					    (op->kind == MIG_OP_DESTROY_GI || g->gis[j].cis[x].id == op->ci_id))
+						return cli_fail(c,
+								"the plan destroys GPU %u GPU instance %u, which is leased "
+								"(MIG device %s); release its lease first; nothing was changed",
+								g->index, g->gis[j].id, g->gis[j].cis[x].uuid),
+						       -1;
+		}
+	}
+	return 0;
+}

@@ -382,6 +382,18 @@ t_apply_refuses_leased() {
 	expect_rc 1 m apply -f "$cfg" -c none --force
 	expect_contains "$ERR" "is leased"
 	expect_contains "$(node_uuids)" "$uuid"
+	# a plan made while the instance was not leased is refused too
+	kill_owner "$OWNER"
+	m leases >/dev/null
+	expect_rc 0 m create 3g.20gb -C
+	expect_rc 0 m plan -f "$cfg" -c none --output "$TEST_TMP/plan.json"
+	m destroy --all >/dev/null
+	owner
+	expect_rc 0 m lease --profile 3g.20gb --owner "$OWNER" --json
+	expect_rc 1 m apply --plan "$TEST_TMP/plan.json"
+	expect_contains "$ERR" "which is leased"
+	uuid=$(jget "d['lease']['mig_uuid']")
+	expect_contains "$(node_uuids)" "$uuid"
 	kill_owner "$OWNER"
 	m leases >/dev/null
 	expect_rc 0 m apply -f "$cfg" -c none
@@ -394,7 +406,13 @@ t_vanished_instance_reported() {
 	local id gi
 	id=$(jget "d['lease']['id']")
 	gi=$(jget "d['lease']['gi']")
-	m destroy --gi "$gi" >/dev/null || fail "destroy"
+	# migctl refuses to destroy it
+	expect_rc 1 m destroy --gi "$gi" --force
+	expect_contains "$ERR" "is leased; release its lease first"
+	expect_rc 1 m destroy --all
+	expect_contains "$ERR" "is leased"
+	# the simulator's GPU reset does not ask
+	"$MIGSIM" reset --gpu 0 >/dev/null || fail "migsim reset"
 	expect_rc 0 m leases --json
 	expect_eq "$(jget "d['reconciled']['vanished']")" "[\"$id\"]" "vanished"
 	expect_contains "$ERR" "vanished"
