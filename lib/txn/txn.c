@@ -50,6 +50,7 @@ struct mig_txn {
 	int (*commit)(struct mig_txn *t, void *arg, struct mig_error *err);
 	void *commit_arg;
 	struct mig_plan *iplan; /* the interrupted change's plan, when its journal had one */
+	char state_dir[4096];   /* opts.state_dir copied: the caller's string may not outlive begin */
 };
 
 struct mig_change {
@@ -270,6 +271,14 @@ int mig_txn_begin(struct mig_ctx *ctx, const struct mig_txn_options *opts, struc
 	t->journal.dirfd = -1;
 	/* a caller built against an older, shorter struct leaves the new members zero */
 	memcpy(&t->opts, opts, opts->size && opts->size < sizeof(t->opts) ? opts->size : sizeof(t->opts));
+	if (t->opts.state_dir) {
+		if (strlen(t->opts.state_dir) >= sizeof(t->state_dir)) {
+			free(t);
+			return mig_error_set(err, MIG_E_INVALID, "the state directory is too long");
+		}
+		strcpy(t->state_dir, t->opts.state_dir);
+		t->opts.state_dir = t->state_dir;
+	}
 	/* before the lock, the journal, a hook or a change: may this caller change MIG at all? */
 	if (t->opts.admin && mig_ctx_check_admin(ctx, t->opts.admin, err))
 		goto fail;
