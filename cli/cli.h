@@ -151,6 +151,19 @@ int cmd_slurm(struct cli *c, int argc, char **argv);
 /* Rewrite the gres.conf at path (migctl.conf's slurm-gres) when it no longer matches node
  * (read with its device nodes); prints a warning when it cannot, never fails. */
 void cli_slurm_gres_refresh(struct cli *c, const struct mig_node *node, const char *path);
+/* ---- leases (cmd_lease.c, issue 12) ---- */
+int cmd_lease(struct cli *c, int argc, char **argv);
+int cmd_release(struct cli *c, int argc, char **argv);
+int cmd_leases(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_capacity(struct cli *c, int argc, char **argv);
+/* migctl.conf as the consumers read it ($MIGCTL_CONF, else /etc/migctl/migctl.conf unless the
+ * node is simulated); defaults when there is none. -1 with err filled when it is unreadable. */
+int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err);
+/* Mark leased instances in the transaction's node before planning (apply); -1 printed. */
+int cli_mark_leased(struct cli *c, struct mig_txn *txn);
+/* A plan made elsewhere (apply --plan) must not destroy a leased instance; -1 printed. */
+int cli_plan_spares_leases(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan);
 
 /* ---- mig-parted compatibility (cmd_parted.c, issue 15) ---- */
 /* nvidia-mig-parted's command line, as "migctl parted ..." or through an nvidia-mig-parted link. */

@@ -288,6 +288,19 @@ static int consumer_settings(struct cli *c, struct mig_settings *s, const char *
 	return found && (s->cdi || s->nvidia_ctk || s->slurm_gres[0]);
 }
 
+int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err)
+{
+	bool found;
+	const char *path = getenv("MIGCTL_CONF");
+	mig_settings_init(s);
+	if (!path || !*path) {
+		if (c->ctx && mig_ctx_simulated(c->ctx))
+			return 0;
+		path = MIG_SETTINGS_PATH;
+	}
+	return read_settings(path, s, err, &found);
+}
+
 static void refresh(struct cli *c, struct mig_settings *s, const char *path)
 {
 	struct mig_node *node;

@@ -451,7 +451,8 @@ static int apply_saved_plan(struct cli *c, const struct declare_args *a)
 	}
 	free(text);
 	int ret = EXIT_FAIL;
-	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a->lock_timeout, a->hooks, NULL, &txn))
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, a->lock_timeout, a->hooks, NULL, &txn) ||
+	    cli_plan_spares_leases(c, txn, plan))
 		goto out;
 	if (cli_txn_execute(c, txn, plan, &err)) {
 		if (err.status == MIG_E_PENDING)
@@ -532,7 +533,8 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		       "as they are now.\n",
 		       started, idone, itotal);
 
-	if (make_plan(c, &a, &config, &targets, &plan))
+	/* issue 12: leased instances are busy for the planner, even with --force */
+	if (cli_mark_leased(c, txn) || make_plan(c, &a, &config, &targets, &plan))
 		goto out;
 	if (plan->nops == 0) {
 		only_plan = true; /* printed after apply-exit, like a result */
@@ -570,7 +572,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		plan = NULL;
 		targets = NULL;
 		c->node = (struct mig_node *)mig_txn_node(txn);
-		if (make_plan(c, &a, &config, &targets, &plan))
+		if (cli_mark_leased(c, txn) || make_plan(c, &a, &config, &targets, &plan))
 			goto out;
 		total = done + plan->nops;
 		rc = cli_txn_execute(c, txn, plan, &err);

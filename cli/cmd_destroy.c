@@ -61,7 +61,7 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 
 	if (!t)
 		return cli_fail(c, "out of memory");
-	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, 60, NULL, NULL, &txn))
+	if (cli_txn_begin(c, MIG_ADMIN_INSTANCES, 60, NULL, NULL, &txn) || cli_mark_leased(c, txn))
 		goto out;
 	/* migctl destroy --gi/--ci: ids are per GPU, so one GPU; nvidia-smi's -dgi/-dci keep its
 	 * every-GPU meaning */
@@ -106,6 +106,13 @@ int cli_destroy(struct cli *c, enum destroy_mode mode, const unsigned int *gi_id
 				const struct mig_ci *ci = &gi->cis[j];
 				if (mode == DESTROY_CIS && !listed(ci_ids, nci, ci->id))
 					continue;
+				if (ci->leased) { /* issue 12: even with --force */
+					ret = cli_fail(c,
+						       "GPU %u GPU instance %u compute instance %u (%s) is leased; release its "
+						       "lease first (migctl leases); nothing was changed",
+						       g->index, gi->id, ci->id, ci->uuid);
+					goto out;
+				}
 				if (ci->nprocs && !force) {
 					ret = busy_refusal(c, g, gi, ci);
 					goto out;

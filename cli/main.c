@@ -53,6 +53,13 @@ static const struct command {
 	 "write a CDI spec of the MIG devices and GPUs (for podman, containerd, CRI-O), or list its names"},
 	{"slurm", cmd_slurm, "gres [--output FILE [--check]] [--gres-value] [--mknod] | task-prolog [--gres-conf FILE]",
 	 "Slurm's gres.conf of the MIG devices, and the TaskProlog that gives a step its MIG UUIDs"},
+	{"lease", cmd_lease, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--ttl S [--name N]] [--owner PID]",
+	 "lease one MIG device (created for it, or warm from the pool); prints its UUID, CDI name and environment"},
+	{"release", cmd_release, "ID", "end a lease: its instance is destroyed, or kept warm in the pool"},
+	{"leases", cmd_leases, "", "the leases and pooled instances, after ending those of dead owners and expired TTLs"},
+	{"run", cmd_run, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] -- CMD [ARG...]",
+	 "lease a MIG device, run CMD with CUDA_VISIBLE_DEVICES set, release it; exits with CMD's status"},
+	{"capacity", cmd_capacity, "", "per GPU and profile: how many more fit now, and with the pool reclaimed"},
 	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},
 };
 
@@ -161,6 +168,15 @@ int cli_parse_line(struct cli *c, int argc, char **argv, struct cli_line *line)
 	line->sim = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			/* the rest is a command's own (migctl run -- CMD ...): taken as it is */
+			for (; i < argc; i++) {
+				if (line->nrest >= (int)(sizeof(line->rest) / sizeof(line->rest[0])))
+					return cli_usage("too many arguments");
+				line->rest[line->nrest++] = argv[i];
+			}
+			break;
+		}
 		if (strcmp(a, "--json") == 0) {
 			c->json = true;
 		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
@@ -235,7 +251,9 @@ int cli_run(struct cli *c, struct cli_line *line)
 			continue;
 		/* COMMAND --help (mig and parted answer their own flags' help) */
 		bool help = false;
-		for (int i = 1; i < line->nrest && strcmp(rest[0], "mig") != 0 && strcmp(rest[0], "parted") != 0; i++)
+		for (int i = 1; i < line->nrest && strcmp(rest[i], "--") != 0 && strcmp(rest[0], "mig") != 0 &&
+				strcmp(rest[0], "parted") != 0;
+		     i++)
 			help |= strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0;
 		ret = help ? command_help(&commands[k]) : commands[k].fn(c, line->nrest, rest);
 	}

@@ -181,6 +181,8 @@ struct mig_ci {
 	size_t nprocs;
 	/* issue 11: this MIG device's nodes (see "device nodes" at the end); NULL until read */
 	struct mig_ci_devnodes *devnodes;
+	/* issue 12: a lease holds it (mig_lease_mark_held); the planner never destroys it */
+	bool leased;
 };
 
 struct mig_gi {
@@ -744,6 +746,11 @@ struct mig_settings {
 	/* issue 14: slurm-gres = PATH: keep Slurm's gres.conf at PATH current (migctl slurm gres);
 	 * empty: not. The library only parses it; migctl writes the file. */
 	char slurm_gres[4096];
+	/* issue 12: leases (struct mig_lease_options takes them) */
+	unsigned int lease_max_per_user; /* lease-max-per-user; 0 (default): no limit */
+	char lease_pool[512];            /* lease-pool: profiles kept warm on release, "all"; "" (none) */
+	unsigned int lease_pool_max;     /* lease-pool-max; 0: no limit */
+	double lease_pool_ttl;           /* lease-pool-ttl (seconds); 0: until reclaimed */
 };
 
 /* Defaults: nothing kept current. */
@@ -800,6 +807,120 @@ size_t mig_explain_unfit(const struct mig_gpu *g, const struct mig_gi_profile *c
 			 size_t len);
 /* "8 x 1g.10gb, 3g.40gb": a list of profiles with repeats counted. */
 size_t mig_format_profile_list(const struct mig_gi_profile *const *want, size_t n, char *buf, size_t len);
+
+/* ---- leases (issue 12) ----------------------------------------------------------------
+ *
+ * A lease hands one MIG device (a GPU instance with its default compute instance, created for
+ * the lease) to an owner until the owner releases it, dies or lets its TTL run out. The lease
+ * table (state_dir/leases.json, replaced atomically) is read and written only inside a
+ * transaction, under the node lock. Leases only ever destroy instances they created. Every
+ * call below first reconciles the table with the node (mig_lease_reconcile).
+ */
+#define MIG_LEASE_ID_MAX 16
+#define MIG_LEASE_NAME_MAX 64
+
+enum mig_lease_state {
+	MIG_LEASE_CREATING = 0, /* its instance is being created (found at reconcile: a crash) */
+	MIG_LEASE_ACTIVE,       /* held by its owner */
+	MIG_LEASE_POOLED,       /* released and kept warm for the next request of its profile */
+	MIG_LEASE_DRAINING,     /* ended, but processes still run on it: destroyed once idle */
+};
+
+/* A stable lower-case name of a state ("active", "pooled", ...). */
+const char *mig_lease_state_name(enum mig_lease_state s);
+
+struct mig_lease {
+	char id[MIG_LEASE_ID_MAX];
+	enum mig_lease_state state;
+	long owner_pid;                /* 0: none (a named lease with a TTL) */
+	unsigned long long owner_start; /* the owner's start time, /proc/PID/stat field 22 */
+	char name[MIG_LEASE_NAME_MAX]; /* "" unless named */
+	double ttl;                    /* seconds; 0: none */
+	unsigned int uid;              /* who asked */
+	char mig_uuid[MIG_UUID_MAX];
+	char gpu_uuid[MIG_UUID_MAX];
+	unsigned int gpu; /* NVML index */
+	unsigned int gi_id, ci_id;
+	char profile[MIG_PROFILE_MAX];
+	struct mig_placement at;
+	double created, expires; /* seconds since the epoch; expires 0: never */
+	char cdi[MIG_UUID_MAX + 16]; /* "nvidia.com/mig=MIG-..." */
+	char env[MIG_UUID_MAX + 24]; /* "CUDA_VISIBLE_DEVICES=MIG-..." */
+	bool reused;  /* acquire: served from the pool (or a renewal), nothing created */
+	bool renewed; /* acquire: an existing lease of that name had its TTL renewed */
+	bool destroyed; /* release: its instance was destroyed (else state says pooled or draining) */
+};
+
+/* Policy the caller chooses (migctl reads it from migctl.conf). */
+struct mig_lease_options {
+	size_t size;            /* sizeof(struct mig_lease_options) */
+	const char *path;       /* the lease table; NULL: the transaction's state_dir/leases.json */
+	unsigned int max_per_user; /* live leases per uid (root too); 0: no limit */
+	const char *pool;       /* profiles kept warm on release: a comma list, "all"; NULL or "": none */
+	unsigned int pool_max;  /* pooled instances at most; 0: no limit */
+	double pool_ttl;        /* seconds a pooled instance stays; 0: until reclaimed */
+	double now;             /* the clock (seconds since the epoch); 0: the system clock */
+};
+
+/* What to lease: a profile (as mig_gpu_find_profile takes it), or a need (the smallest
+ * profile that has it, larger ones when it does not fit). */
+struct mig_lease_request {
+	size_t size;
+	const char *profile;
+	unsigned long long min_memory_mib;
+	unsigned int min_slices;
+	bool media;          /* needs a decoder (NVDEC) */
+	const char *gpus;    /* a selector (mig_select_gpus) or NULL: every GPU */
+	const char *model;   /* a part of the GPU's name ("A100"), or NULL */
+	long owner_pid;      /* the owner process; 0 with a name and TTL */
+	const char *name;    /* a named lease (renewed by asking again with the same name) */
+	double ttl;          /* seconds; 0: none (an owner process is then needed) */
+	unsigned int uid;    /* the requester */
+};
+
+/* What a reconcile found and did. */
+struct mig_lease_report {
+	size_t ended;     /* leases whose owner died or whose TTL ran out */
+	size_t destroyed; /* instances destroyed */
+	size_t pooled;    /* ended leases put in the pool */
+	size_t orphans;   /* entries of requests killed before their instance was recorded: dropped
+			   * (the transaction's journal undid their create at mig_txn_begin) */
+	size_t vanished;  /* leases whose instance is gone (someone else destroyed it) */
+	size_t draining;  /* ended, still in use: kept until idle */
+	char vanished_ids[256]; /* their ids, comma-separated */
+};
+
+/* End the leases of dead owners and expired TTLs, destroy (or pool) their instances, drop the
+ * entries of killed requests (whose half-made instances the transaction undid) and of leases
+ * whose instance vanished. A corrupt table is
+ * MIG_E_IO and nothing is destroyed. rep may be NULL. */
+int mig_lease_reconcile(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_lease_report *rep,
+			struct mig_error *err);
+/* Lease one MIG device (reconciles first). MIG_E_NO_CAPACITY / MIG_E_FRAGMENTED as
+ * mig_place_one (after trying the pool), MIG_E_PERMISSION over the per-user limit,
+ * MIG_E_NOT_FOUND when no GPU with MIG enabled has such a profile. MIG mode is never changed. */
+int mig_lease_acquire(struct mig_txn *txn, const struct mig_lease_options *o, const struct mig_lease_request *req,
+		      struct mig_lease *out, struct mig_error *err);
+/* Release lease id as user uid (root: any lease; others: their own, else MIG_E_PERMISSION).
+ * Its instance is pooled, destroyed, or left draining while processes run (out says which). */
+int mig_lease_release(struct mig_txn *txn, const struct mig_lease_options *o, const char *id, unsigned int uid,
+		      struct mig_lease *out, struct mig_error *err);
+/* Every entry of the table after a reconcile (leases, pooled and draining instances), malloc'd. */
+int mig_lease_list(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_lease **out, size_t *n,
+		   struct mig_lease_report *rep, struct mig_error *err);
+/* Mark the compute instances of live leases in the transaction's node (mig_ci.leased), so that
+ * a plan made from it never destroys them. Reads the table only (no reconcile). */
+int mig_lease_mark_held(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_error *err);
+
+struct mig_capacity {
+	unsigned int gpu; /* NVML index */
+	char profile[MIG_PROFILE_MAX];
+	unsigned int now;       /* more instances of it that fit now */
+	unsigned int reclaimed; /* that would fit with the pooled instances destroyed */
+};
+/* Per MIG-enabled GPU and profile (after a reconcile), malloc'd. */
+int mig_lease_capacity(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_capacity **out, size_t *n,
+		       struct mig_error *err);
 
 #pragma GCC visibility pop
 

@@ -117,6 +117,20 @@ void mig_exec_roll_back(struct mig_ctx *ctx, const struct mig_plan *plan, size_t
 void mig_exec_undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, size_t failed, bool *ok,
 			   const unsigned int *ids, char *note, size_t len);
 
+/* ---- the transaction's insides, for the stages built on it (lib/lease) ---- */
+/* The node read under the lock, to mark (mig_ci.leased) before planning; replaced by execute. */
+struct mig_node *mig_txn_node_mut(struct mig_txn *t);
+/* Run fn once, in the next mig_txn_execute that succeeds, after the node was re-read and checked
+ * and before the journal is dropped: what fn records (a lease) is then never lost while the
+ * change stands. fn failing fails the execute and keeps the journal, so the next
+ * mig_txn_begin undoes an all-or-nothing plan. */
+void mig_txn_on_commit(struct mig_txn *t, int (*fn)(struct mig_txn *t, void *arg, struct mig_error *err), void *arg);
+/* The plan of the interrupted change whose journal mig_txn_begin found (after its repair), or
+ * NULL: no change completed since it, so what it may have made is known by this plan. */
+const struct mig_plan *mig_txn_interrupted_plan(const struct mig_txn *t);
+/* The state directory the transaction keeps its lock and journal in (NULL: /run/migctl). */
+const char *mig_txn_state_dir(const struct mig_txn *t);
+
 /* ---- plans (plan/build.c, plan/plan_json.c) ---- */
 /* The plan as a JSON value (jansson), for the journal. */
 struct json_t;

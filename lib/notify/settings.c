@@ -5,6 +5,8 @@
  * appear once. The grammar and every key are in migctl.conf(5).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +24,7 @@ void mig_settings_init(struct mig_settings *s)
 	snprintf(s->nvidia_ctk_output, sizeof(s->nvidia_ctk_output), "/var/run/cdi/nvidia.yaml");
 }
 
-enum kind { K_BOOL, K_PATH, K_NAME, K_FORMAT };
+enum kind { K_BOOL, K_PATH, K_NAME, K_FORMAT, K_UINT, K_SECONDS, K_LIST };
 
 struct key {
 	const char *name;
@@ -44,13 +46,17 @@ static const struct key keys[] = {
 	KEY("nvidia-ctk-path", K_PATH, nvidia_ctk_path),
 	KEY("nvidia-ctk-output", K_PATH, nvidia_ctk_output),
 	KEY("slurm-gres", K_PATH, slurm_gres),
+	KEY("lease-max-per-user", K_UINT, lease_max_per_user),
+	KEY("lease-pool", K_LIST, lease_pool),
+	KEY("lease-pool-max", K_UINT, lease_pool_max),
+	KEY("lease-pool-ttl", K_SECONDS, lease_pool_ttl),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *key_list(void)
 {
 	return "cdi, cdi-output, cdi-vendor, cdi-class, cdi-format, cdi-driver-root, cdi-mknod, nvidia-ctk, "
-	       "nvidia-ctk-path, nvidia-ctk-output, slurm-gres";
+	       "nvidia-ctk-path, nvidia-ctk-output, slurm-gres, lease-max-per-user, lease-pool, lease-pool-max, lease-pool-ttl";
 }
 
 int mig_settings_parse(const char *text, size_t len, const char *file, struct mig_settings *out,
@@ -145,6 +151,34 @@ int mig_settings_parse(const char *text, size_t len, const char *file, struct mi
 			else
 				return mig_error_set(err, MIG_E_INVALID, "%s:%u:%u: cdi-format = '%s': expected yaml or json",
 						     file, line, vcol, value);
+			break;
+		case K_UINT:
+		case K_SECONDS: {
+			char *vend_p;
+			errno = 0;
+			double v = strtod(value, &vend_p);
+			if (errno || vend_p == value || *vend_p || !(v >= 0) || v > 1e9 ||
+			    (k->kind == K_UINT && (v != (double)(unsigned int)v)))
+				return mig_error_set(err, MIG_E_INVALID, "%s:%u:%u: %s = '%s': expected %s", file, line, vcol,
+						     k->name, value,
+						     k->kind == K_UINT ? "a whole number (0: no limit)" : "seconds (0: none)");
+			if (k->kind == K_UINT)
+				*(unsigned int *)(void *)field = (unsigned int)v;
+			else
+				*(double *)(void *)field = v;
+			break;
+		}
+		case K_LIST:
+			if (strlen(value) >= k->size)
+				return mig_error_set(err, MIG_E_INVALID, "%s:%u:%u: %s is too long (at most %zu bytes)", file,
+						     line, vcol, k->name, k->size - 1);
+			for (const char *q = value; *q; q++)
+				if (!isalnum((unsigned char)*q) && !strchr(".,+-", *q))
+					return mig_error_set(err, MIG_E_INVALID,
+							     "%s:%u:%u: %s = '%s': expected profiles separated by commas "
+							     "(1g.10gb,2g.20gb), all or none",
+							     file, line, vcol, k->name, value);
+			snprintf(field, k->size, "%s", strcmp(value, "none") == 0 ? "" : value);
 			break;
 		case K_PATH:
 		case K_NAME:

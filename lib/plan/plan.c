@@ -74,7 +74,16 @@ size_t mig_ci_starts(unsigned int gi_slices, unsigned int ci_slices, unsigned in
 static bool busy_gi(const struct mig_gi *gi)
 {
 	for (size_t i = 0; i < gi->ncis; i++)
-		if (gi->cis[i].nprocs)
+		if (gi->cis[i].nprocs || gi->cis[i].leased)
+			return true;
+	return false;
+}
+
+/* A leased instance (issue 12) is busy even with force: only its lease ends it. */
+static bool leased_gi(const struct mig_gi *gi)
+{
+	for (size_t i = 0; i < gi->ncis; i++)
+		if (gi->cis[i].leased)
 			return true;
 	return false;
 }
@@ -125,7 +134,7 @@ static bool fit_cis(const struct mig_gi *gi, unsigned int gi_slices, const struc
 	if (t->ncis > 8 || n > 8)
 		return false;
 	for (size_t j = 0; j < n; j++)
-		if (gi->cis[j].nprocs && !force)
+		if ((gi->cis[j].nprocs && !force) || gi->cis[j].leased)
 			busy |= 1u << j;
 	for (int size = (int)(n < t->ncis ? n : t->ncis); size >= 0; size--) {
 		for (unsigned int mask = 0; mask <= all; mask++) {
@@ -237,6 +246,13 @@ static bool match_subset(const struct mig_gpu *g, const struct mig_gpu_target *t
 static int busy_blocker(struct planner *p, const struct mig_gpu *g, const struct mig_gi *gi, const char *why)
 {
 	for (size_t i = 0; i < gi->ncis; i++)
+		if (gi->cis[i].leased)
+			return mig_error_set(p->err, MIG_E_BUSY,
+					     "GPU %u GPU instance %u (%s at %u:%u) is leased (MIG device %s); %s; release "
+					     "its lease first",
+					     g->index, gi->id, gi->profile, gi->placement.start, gi->placement.size,
+					     gi->cis[i].uuid, why);
+	for (size_t i = 0; i < gi->ncis; i++)
 		if (gi->cis[i].nprocs)
 			return mig_error_set(p->err, MIG_E_BUSY,
 					     "GPU %u GPU instance %u (%s at %u:%u) runs process %u on compute instance %u "
@@ -309,7 +325,7 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 	bool enabled_now = g->mode_current == MIG_MODE_ENABLED;
 	if (!t->mig_enabled) {
 		for (size_t j = 0; j < g->ngis; j++)
-			if (busy_gi(&g->gis[j]) && !force)
+			if ((busy_gi(&g->gis[j]) && !force) || leased_gi(&g->gis[j]))
 				return busy_blocker(p, g, &g->gis[j], "disabling MIG would destroy it");
 	} else if (enabled_now) {
 		/* Which current GPU instances to keep: the largest set that can each be matched to a
@@ -317,7 +333,7 @@ static int plan_gpu(struct planner *p, const struct mig_gpu *g, const struct mig
 		 * must be in it. At most 8 GPU instances make this a search over 256 sets. */
 		unsigned int busy = 0, full = (1u << g->ngis) - 1;
 		for (size_t j = 0; j < g->ngis; j++)
-			if (busy_gi(&g->gis[j]) && !force)
+			if ((busy_gi(&g->gis[j]) && !force) || leased_gi(&g->gis[j]))
 				busy |= 1u << j;
 		bool found = false;
 		size_t best_exact = 0;

@@ -48,6 +48,11 @@ struct mig_txn {
 	bool config_hook_ran; /* pre-apply-config runs once per transaction */
 	/* what every execute changed, comma lists for the apply-exit hooks */
 	char *changed_gpus, *added, *removed;
+	/* mig_txn_on_commit: run once by the next execute that succeeds, before its journal goes */
+	int (*commit)(struct mig_txn *t, void *arg, struct mig_error *err);
+	void *commit_arg;
+	struct mig_plan *iplan; /* the interrupted change's plan, when its journal had one */
+	char state_dir[4096];   /* opts.state_dir copied: the caller's string may not outlive begin */
 };
 
 struct mig_change {
@@ -209,8 +214,10 @@ static void recover(struct mig_txn *t)
 	/* an all-or-nothing plan (create) is undone; a declarative one is finished by planning
 	 * again from the node as it is, which keeps what it made */
 	bool repaired = false;
-	if (ptext && !json_is_true(json_object_get(doc, "rolled_back")) && json_is_array(results) &&
-	    mig_plan_from_json(ptext, &plan, NULL) == 0 && plan->nops && plan->atomic) {
+	if (ptext && mig_plan_from_json(ptext, &plan, NULL) != 0)
+		plan = NULL;
+	if (plan && !json_is_true(json_object_get(doc, "rolled_back")) && json_is_array(results) && plan->nops &&
+	    plan->atomic) {
 		bool *ok = calloc(plan->nops, sizeof(bool));
 		unsigned int *ids = calloc(plan->nops, sizeof(unsigned int));
 		size_t last = 0;
@@ -231,7 +238,7 @@ static void recover(struct mig_txn *t)
 		free(ids);
 	}
 	free(ptext);
-	mig_plan_free(plan);
+	t->iplan = plan; /* kept for mig_txn_interrupted_plan */
 	if (repaired) {
 		/* done once: the journal stays (for the record) until a change succeeds */
 		json_object_set_new(doc, "rolled_back", json_true());
@@ -266,6 +273,14 @@ int mig_txn_begin(struct mig_ctx *ctx, const struct mig_txn_options *opts, struc
 	t->journal.dirfd = -1;
 	/* a caller built against an older, shorter struct leaves the new members zero */
 	memcpy(&t->opts, opts, opts->size && opts->size < sizeof(t->opts) ? opts->size : sizeof(t->opts));
+	if (t->opts.state_dir) {
+		if (strlen(t->opts.state_dir) >= sizeof(t->state_dir)) {
+			free(t);
+			return mig_error_set(err, MIG_E_INVALID, "the state directory is too long");
+		}
+		strcpy(t->state_dir, t->opts.state_dir);
+		t->opts.state_dir = t->state_dir;
+	}
 	/* before the lock, the journal, a hook or a change: may this caller change MIG at all? */
 	if (t->opts.admin && mig_ctx_check_admin(ctx, t->opts.admin, err))
 		goto fail;
@@ -293,6 +308,27 @@ fail:
 const struct mig_node *mig_txn_node(const struct mig_txn *t)
 {
 	return t->node;
+}
+
+void mig_txn_on_commit(struct mig_txn *t, int (*fn)(struct mig_txn *t, void *arg, struct mig_error *err), void *arg)
+{
+	t->commit = fn;
+	t->commit_arg = arg;
+}
+
+const struct mig_plan *mig_txn_interrupted_plan(const struct mig_txn *t)
+{
+	return t->iplan;
+}
+
+struct mig_node *mig_txn_node_mut(struct mig_txn *t)
+{
+	return t->node;
+}
+
+const char *mig_txn_state_dir(const struct mig_txn *t)
+{
+	return t->opts.state_dir;
 }
 
 bool mig_txn_interrupted(const struct mig_txn *t, const char **started, size_t *done, size_t *total)
@@ -474,6 +510,12 @@ int mig_txn_execute(struct mig_txn *t, const struct mig_plan *plan, struct mig_e
 		}
 	}
 	mig_node_free(before);
+	if (t->commit) {
+		int (*fn)(struct mig_txn *, void *, struct mig_error *) = t->commit;
+		t->commit = NULL;
+		if (rc == 0 && fn(t, t->commit_arg, &run_err))
+			rc = -1; /* the journal stays: the next mig_txn_begin undoes this plan's creates */
+	}
 	if (rc == 0)
 		unlinkat(t->journal.dirfd, t->journal.name, 0);
 	if (rc && err)
@@ -574,6 +616,7 @@ int mig_txn_end(struct mig_txn *t, bool ok, struct mig_error *err)
 	mig_kept_close(&t->journal);
 	mig_lock_release(t->lock);
 	mig_node_free(t->node);
+	mig_plan_free(t->iplan);
 	free(t->pending);
 	free(t->changed_gpus);
 	free(t->added);
