@@ -87,22 +87,26 @@ static void lease_print(FILE *f, const struct mig_lease *l)
 
 static int parse_count(const char *opt, const char *v, unsigned long long max, unsigned long long *out)
 {
+	if (!v || *v < '0' || *v > '9')
+		return cli_usage("%s takes a whole number (got '%s')", opt, v ? v : ""), -1;
 	char *end;
 	errno = 0;
-	unsigned long long n = v && *v != '-' ? strtoull(v, &end, 10) : 0;
-	if (!v || errno || end == v || *end || n > max)
-		return cli_usage("%s takes a whole number (got '%s')", opt, v ? v : ""), -1;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || *end || n > max)
+		return cli_usage("%s takes a whole number (got '%s')", opt, v), -1;
 	*out = n;
 	return 0;
 }
 
 static int parse_seconds(const char *opt, const char *v, double *out)
 {
+	if (!v)
+		return cli_usage("%s takes seconds greater than 0", opt), -1;
 	char *end;
 	errno = 0;
-	double s = v ? strtod(v, &end) : 0;
-	if (!v || errno || end == v || *end || !(s > 0) || s > 1e9)
-		return cli_usage("%s takes seconds greater than 0 (got '%s')", opt, v ? v : ""), -1;
+	double s = strtod(v, &end);
+	if (errno || end == v || *end || !(s > 0) || s > 1e9)
+		return cli_usage("%s takes seconds greater than 0 (got '%s')", opt, v), -1;
 	*out = s;
 	return 0;
 }
@@ -110,10 +114,12 @@ static int parse_seconds(const char *opt, const char *v, double *out)
 /* MiB, or with a unit: "10gb", "512mb", "10g". */
 static int parse_memory(const char *v, unsigned long long *out)
 {
+	if (!v || *v < '0' || *v > '9')
+		goto bad;
 	char *end;
 	errno = 0;
-	unsigned long long n = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
-	if (!v || errno || end == v)
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno)
 		goto bad;
 	if (strcasecmp(end, "gb") == 0 || strcasecmp(end, "g") == 0 || strcasecmp(end, "gib") == 0)
 		n *= 1024;
@@ -136,6 +142,8 @@ static int parse_request(const char *cmd, int argc, char **argv, bool run, struc
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!o)
+			break; /* argv ends with NULL at argc */
 		if (run && strcmp(o, "--") == 0) {
 			a->cmd = i + 1;
 			break;
@@ -415,7 +423,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	if (pid == 0) {
 		setenv("CUDA_VISIBLE_DEVICES", l.mig_uuid, 1);
 		setenv("MIGCTL_LEASE", lease_env, 1);
-		execvp(cmd[0], cmd);
+		if (cmd[0])
+			execvp(cmd[0], cmd);
 		fprintf(stderr, "migctl: run: cannot run %s: %s\n", argv[a.cmd], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
