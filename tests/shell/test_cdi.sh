@@ -15,31 +15,8 @@ ROOT="$MIGSIM_STATE.root"
 
 sim() { "$MIGSIM" "$@"; }
 
-# skip REASON: this test cannot run here; reported as TAP "ok N # SKIP REASON" (run_tests_skips)
-skip() {
-	_skip="$*"
-}
 
 # run_tests, with skips
-run_tests_skips() {
-	local n=0 t tests
-	tests=$(declare -F | awk '{print $3}' | grep '^t_')
-	echo "1..$(echo "$tests" | wc -l)"
-	for t in $tests; do
-		n=$((n + 1))
-		_failures=0
-		_skip=""
-		rm -f "$MIGSIM_STATE"
-		"$t"
-		if [ "$_failures" -ne 0 ]; then
-			echo "not ok $n - $t"
-		elif [ -n "$_skip" ]; then
-			echo "ok $n - $t # SKIP $_skip"
-		else
-			echo "ok $n - $t"
-		fi
-	done
-}
 
 # two A100s, MIG on, GPU 0: 3g.20gb + 1g.5gb (GI 2 and 7 with CI 0 each)
 setup_two() {
@@ -498,4 +475,4 @@ t_conf_page_documents_every_key() {
 	done
 }
 
-run_tests_skips
+run_tests

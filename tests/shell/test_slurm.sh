@@ -16,27 +16,7 @@ ROOT="$MIGSIM_STATE.root"
 
 sim() { "$MIGSIM" "$@"; }
 
-skip() { _skip="$*"; }
 
-run_tests_skips() {
-	local n=0 t tests
-	tests=$(declare -F | awk '{print $3}' | grep '^t_')
-	echo "1..$(echo "$tests" | wc -l)"
-	for t in $tests; do
-		n=$((n + 1))
-		_failures=0
-		_skip=""
-		rm -f "$MIGSIM_STATE"
-		"$t"
-		if [ "$_failures" -ne 0 ]; then
-			echo "not ok $n - $t"
-		elif [ -n "$_skip" ]; then
-			echo "ok $n - $t # SKIP $_skip"
-		else
-			echo "ok $n - $t"
-		fi
-	done
-}
 
 # one A100 in MIG mode (3g.20gb, 2g.10gb, 1g.5gb, 1g.5gb) and one with MIG off
 setup_node() {
@@ -655,4 +635,4 @@ PY
 	done
 }
 
-run_tests_skips
+run_tests
