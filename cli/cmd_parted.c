@@ -682,6 +682,10 @@ static int parted(struct cli *c, const char *prog, int argc, char **argv)
 
 int cmd_parted(struct cli *c, int argc, char **argv)
 {
+	/* mig-parted's own output (its -o json for export) is what parted speaks */
+	if (c->json)
+		return cli_usage("parted: --json does not apply: parted prints what mig-parted prints (use export -o json, "
+				 "or migctl apply/assert/export --json)");
 	logrus_style = false;
 	return parted(c, "migctl parted", argc, argv);
 }
