@@ -130,6 +130,16 @@ $(LIBMIG_SO): $(LIB_OBJ) lib/libmig.map
 	$(Q)ln -sf $(notdir $@) $(BUILD)/$(LIBMIG_SONAME)
 	$(Q)ln -sf $(LIBMIG_SONAME) $(BUILD)/libmig.so
 
+# The ABI libmig.so.0 promises (include/mig.h, "ABI"): abi/libmig.abi, recorded with libabigail
+# from the public header's types. tests/shell/test_abi.sh compares each build with it; after an
+# intended addition (a function, a field carved from a struct's reserved words), record it anew
+# with `make abi-update` and commit the file with the change.
+ABIDW_FLAGS := --headers-dir include --no-corpus-path --drop-private-types
+libmig: $(LIBMIG_SO)
+abi-update: $(LIBMIG_SO)
+	abidw $(ABIDW_FLAGS) $(BUILD)/$(LIBMIG_SONAME) >abi/libmig.abi
+.PHONY: libmig abi-update
+
 # mig.pc for a prefix: $(call mig_pc,prefix,libdir,includedir) on stdin lib/mig.pc.in
 mig_pc = sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
 	-e 's|@VERSION@|$(MIG_VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' lib/mig.pc.in

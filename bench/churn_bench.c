@@ -281,7 +281,7 @@ static bool choose(struct node *n, enum policy pol, size_t mixi, size_t req, uin
 	case P_POLICY:
 	case P_POLICY_MIX: {
 		struct mig_place_choice c;
-		struct mig_place_mix mix = {md->names, mixes[mixi].w, NPROF};
+		struct mig_place_mix mix = {.profiles = md->names, .weights = mixes[mixi].w, .n = NPROF};
 		if (mig_place_one(&n->mn, NULL, md->names[req], pol == P_POLICY_MIX ? &mix : NULL, &c, NULL))
 			return false;
 		*gpu = c.gpu;

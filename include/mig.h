@@ -5,12 +5,36 @@
  * Conventions: every fallible function takes a `struct mig_error *` (which may be NULL)
  * and returns 0 on success or -1 on failure with the error filled in. The library never
  * prints and never exits.
+ *
+ * ABI: libmig.so.0 grows without breaking programs built against an older header.
+ *  - Opaque handles (mig_ctx, mig_txn, mig_change) are reached only through functions.
+ *  - Every other public struct ends in MIG_RESERVED(n): n zeroed 64-bit words. A field added
+ *    later goes into that union beside the array, so the struct's size and every offset stay
+ *    as they were; its zero value means what the struct meant before the field existed.
+ *    Structs the library fills (node reads, plans, configs, leases) have them zeroed; a
+ *    program that fills one for the library (mig_cdi_options, mig_place_mix, a target)
+ *    zero-initialises it ("= {0}" or memset) and never writes the reserved words.
+ *  - Option structs a program passes in and that grow often begin with `size_t size`
+ *    (sizeof as the program saw it): the library reads only the fields within it.
+ *  - mig_placement and mig_where are frozen: a start and a size, a line and a column.
+ *  - The fixed arrays of 8 follow the hardware: a GPU has at most 8 memory slices, so at
+ *    most 8 GPU instances, and a GPU instance at most 8 compute slices.
+ *  - Functions are only added. tests/shell/test_abi.sh compares the built library with the
+ *    recorded ABI (abi/libmig.abi, libabigail) and fails on any other change.
+ *
+ * Threads: a mig_ctx and everything read or planned through it belong to one thread at a
+ * time; only mig_ctx_nvml_calls may be read from another (libmig(3), "Thread safety").
+ * Pure functions (profile names, config parsing, planning, placement) may run on any thread
+ * with their own data. Ownership: what a _new, _read, _load, _parse or _make function
+ * returns is the caller's to free with the matching _free; const pointers into it live as
+ * long as it does.
  */
 #ifndef MIG_H
 #define MIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,12 +48,18 @@ extern "C" {
 /* The library's version: the one place it is written. The Makefile reads it from here for
  * the shared library's file name and SONAME (libmig.so.MAJOR) and for mig.pc. */
 #define MIG_VERSION_MAJOR 0
-#define MIG_VERSION_MINOR 1
+#define MIG_VERSION_MINOR 2
 #define MIG_VERSION_PATCH 0
 
-/* The version of the library loaded at run time ("0.1.0"), which may be newer than the
+/* The version of the library loaded at run time ("0.2.0"), which may be newer than the
  * header a program was compiled with (MIG_VERSION_*). */
 const char *mig_version(void);
+
+/* The tail of every public struct but two (see ABI above): room for later fields. */
+#define MIG_RESERVED(words)                     \
+	union {                                 \
+		uint64_t mig_reserved_[words]; \
+	}
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -62,6 +92,7 @@ struct mig_error {
 	int nvml; /* the NVML return code when status is MIG_E_NVML, else 0 */
 	bool change; /* NVML refused a change (MIG mode, create, destroy), not a read */
 	char msg[MIG_ERROR_MSG_MAX];
+	MIG_RESERVED(4);
 };
 
 void mig_error_reset(struct mig_error *err);
@@ -88,6 +119,7 @@ struct mig_profile_name {
 	unsigned int gi_slices;
 	unsigned int memory_gb;
 	enum mig_media media;
+	MIG_RESERVED(2);
 };
 
 int mig_profile_name_parse(const char *text, struct mig_profile_name *out, struct mig_error *err);
@@ -155,6 +187,7 @@ struct mig_placement {
 struct mig_process {
 	unsigned int pid;
 	unsigned long long used_mib;
+	MIG_RESERVED(4);
 };
 
 struct mig_ci_profile {
@@ -166,6 +199,7 @@ struct mig_ci_profile {
 	unsigned int sms;
 	unsigned int ce, dec, enc, jpeg, ofa;
 	bool is_default; /* the full-size profile, created by "create -C" */
+	MIG_RESERVED(4);
 };
 
 struct mig_ci {
@@ -183,6 +217,7 @@ struct mig_ci {
 	struct mig_ci_devnodes *devnodes;
 	/* issue 12: a lease holds it (mig_lease_mark_held); the planner never destroys it */
 	bool leased;
+	MIG_RESERVED(8);
 };
 
 struct mig_gi {
@@ -194,6 +229,7 @@ struct mig_gi {
 	size_t ncis;
 	struct mig_ci_profile *ci_profiles; /* what this GI offers */
 	size_t nci_profiles;
+	MIG_RESERVED(8);
 };
 
 struct mig_gi_profile {
@@ -209,6 +245,7 @@ struct mig_gi_profile {
 	unsigned long long memory_mib;
 	struct mig_placement *placements; /* MIG_READ_CAPACITY */
 	size_t nplacements;
+	MIG_RESERVED(4);
 };
 
 enum mig_mode {
@@ -240,6 +277,7 @@ struct mig_gpu {
 	 * the device nodes (MIG_READ_DEVNODES), minor_known false until then */
 	bool minor_known;
 	unsigned int minor;
+	MIG_RESERVED(8);
 };
 
 struct mig_node {
@@ -247,6 +285,7 @@ struct mig_node {
 	size_t ngpus;
 	/* issue 11: the node's device nodes (see the end of this header); NULL until read */
 	struct mig_node_devnodes *devnodes;
+	MIG_RESERVED(8);
 };
 
 /* What to read beyond GPUs, MIG mode, instances, MIG devices and processes. */
@@ -305,6 +344,7 @@ struct mig_device_filter {
 	unsigned int device_id;    /* 0xDDDDVVVV: (device << 16) | vendor */
 	unsigned int subsystem_id; /* 0xSSSSVVVV, when has_subsystem */
 	bool has_subsystem;
+	MIG_RESERVED(2);
 };
 
 struct mig_config_profile {
@@ -314,6 +354,7 @@ struct mig_config_profile {
 	unsigned int *starts; /* extension "placements": pinned start of each instance, or NULL */
 	size_t nstarts;
 	struct mig_where where;
+	MIG_RESERVED(4);
 };
 
 struct mig_config_entry {
@@ -328,6 +369,7 @@ struct mig_config_entry {
 	struct mig_config_profile *profiles; /* mig-devices */
 	size_t nprofiles;
 	struct mig_where where;
+	MIG_RESERVED(4);
 };
 
 struct mig_config_set {
@@ -335,12 +377,14 @@ struct mig_config_set {
 	struct mig_config_entry *entries;
 	size_t nentries;
 	struct mig_where where;
+	MIG_RESERVED(4);
 };
 
 struct mig_config {
 	char *file; /* as named in errors; "<stdin>" for -f - */
 	struct mig_config_set *sets;
 	size_t nsets;
+	MIG_RESERVED(4);
 };
 
 /* Parse a v1 config. Errors say file:line:column, what is wrong and what is accepted. */
@@ -362,6 +406,7 @@ const struct mig_config_set *mig_config_find(const struct mig_config *config, co
 struct mig_target_ci {
 	unsigned int slices;
 	bool full;
+	MIG_RESERVED(2);
 };
 
 struct mig_target_gi {
@@ -374,6 +419,7 @@ struct mig_target_gi {
 	/* built from compute-instance keys ("1c.3g.20gb"): mig-parted's format counts those
 	 * compute instances, so how they are grouped into GPU instances of this profile is free */
 	bool pooled;
+	MIG_RESERVED(4);
 };
 
 /* What one GPU should become. */
@@ -383,6 +429,7 @@ struct mig_gpu_target {
 	struct mig_target_gi gis[8];
 	size_t ngis;
 	struct mig_where where; /* the entry that chose it */
+	MIG_RESERVED(4);
 };
 
 /* Resolve a config set against the node: targets[i] for GPU i (node->ngpus entries). Profiles
@@ -414,6 +461,7 @@ struct mig_op {
 	unsigned int gi_slices;  /* CREATE_CI: the GI's compute slices (finds its full profile) */
 	char profile[MIG_PROFILE_MAX];
 	struct mig_placement at; /* CREATE_GI, and the GI of destroy ops */
+	MIG_RESERVED(4);
 };
 
 struct mig_gpu_plan {
@@ -429,6 +477,7 @@ struct mig_gpu_plan {
 	char after_profile[8][MIG_PROFILE_MAX];
 	int after_id[8]; /* the GI id when kept, -1 for new ones */
 	size_t nafter;
+	MIG_RESERVED(4);
 };
 
 struct mig_plan {
@@ -443,6 +492,7 @@ struct mig_plan {
 	/* all or nothing: a failure undoes every instance the plan created (plans built with
 	 * mig_plan_new); else only what would leave a GPU instance without compute instances */
 	bool atomic;
+	MIG_RESERVED(8);
 };
 
 /*
@@ -597,6 +647,7 @@ struct mig_place_mix {
 	const char *const *profiles; /* profile names, as mig_gpu_find_profile takes them */
 	const double *weights;
 	size_t n;
+	MIG_RESERVED(2);
 };
 
 struct mig_place_choice {
@@ -604,6 +655,7 @@ struct mig_place_choice {
 	const struct mig_gi_profile *profile; /* points into node->gpus[gpu].profiles */
 	struct mig_placement at;
 	double loss; /* the mix-weighted future instances the choice costs (the policy's measure) */
+	MIG_RESERVED(4);
 };
 
 /*
@@ -637,6 +689,7 @@ struct mig_devnode {
 	unsigned int minor;
 	unsigned int mode; /* permission bits the driver gives (a capability's DeviceFileMode) */
 	bool exists;       /* under the root, a character device with these numbers */
+	MIG_RESERVED(2);
 };
 
 /* One MIG device: what a process needs to reach it. */
@@ -644,6 +697,7 @@ struct mig_ci_devnodes {
 	struct mig_devnode gpu;    /* /dev/nvidia<minor> */
 	struct mig_devnode gi_cap; /* /dev/nvidia-caps/nvidia-cap<G> */
 	struct mig_devnode ci_cap; /* /dev/nvidia-caps/nvidia-cap<C> */
+	MIG_RESERVED(2);
 };
 
 struct mig_node_devnodes {
@@ -656,6 +710,7 @@ struct mig_node_devnodes {
 	/* the control nodes: nvidiactl, nvidia-uvm, nvidia-uvm-tools (the last two with has_uvm) */
 	struct mig_devnode control[3];
 	size_t ncontrol;
+	MIG_RESERVED(4);
 };
 
 /* Read device nodes under root instead of "/" (NULL or "" for "/"). The path is copied. */
@@ -694,6 +749,7 @@ struct mig_cdi_options {
 	const char *driver_root; /* NULL: no driver files; else mount its user-space files read-only */
 	bool no_whole_gpus;      /* leave whole GPUs ("0", "GPU-<uuid>") out */
 	enum mig_cdi_format format;
+	MIG_RESERVED(4);
 };
 
 /* Is this a vendor / class CDI accepts? 0, or -1 with MIG_E_INVALID saying what is accepted. */
@@ -751,6 +807,7 @@ struct mig_settings {
 	char lease_pool[512];            /* lease-pool: profiles kept warm on release, "all"; "" (none) */
 	unsigned int lease_pool_max;     /* lease-pool-max; 0: no limit */
 	double lease_pool_ttl;           /* lease-pool-ttl (seconds); 0: until reclaimed */
+	MIG_RESERVED(8);
 };
 
 /* Defaults: nothing kept current. */
@@ -767,6 +824,7 @@ struct mig_refresh_result {
 	char cdi_path[4096];
 	bool ctk_ran;       /* nvidia-ctk cdi generate ran and succeeded */
 	bool ctk_missing;   /* nvidia-ctk = yes but not installed: skipped */
+	MIG_RESERVED(4);
 };
 
 /*
@@ -849,6 +907,7 @@ struct mig_lease {
 	bool reused;  /* acquire: served from the pool (or a renewal), nothing created */
 	bool renewed; /* acquire: an existing lease of that name had its TTL renewed */
 	bool destroyed; /* release: its instance was destroyed (else state says pooled or draining) */
+	MIG_RESERVED(8);
 };
 
 /* Policy the caller chooses (migctl reads it from migctl.conf). */
@@ -888,6 +947,7 @@ struct mig_lease_report {
 	size_t vanished;  /* leases whose instance is gone (someone else destroyed it) */
 	size_t draining;  /* ended, still in use: kept until idle */
 	char vanished_ids[256]; /* their ids, comma-separated */
+	MIG_RESERVED(4);
 };
 
 /* End the leases of dead owners and expired TTLs, destroy (or pool) their instances, drop the
@@ -917,6 +977,7 @@ struct mig_capacity {
 	char profile[MIG_PROFILE_MAX];
 	unsigned int now;       /* more instances of it that fit now */
 	unsigned int reclaimed; /* that would fit with the pooled instances destroyed */
+	MIG_RESERVED(4);
 };
 /* Per MIG-enabled GPU and profile (after a reconcile), malloc'd. */
 int mig_lease_capacity(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_capacity **out, size_t *n,

@@ -52,6 +52,13 @@ void mig_nvml_close(struct mig_nvml *nvml);
 int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlReturn_t rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A struct a program filled for the library has its reserved words zero (mig.h, ABI): a
+ * word set means a field this library is too old to know, refused rather than ignored.
+ * 0, or -1 with MIG_E_UNSUPPORTED naming the struct. */
+#define MIG_CHECK_RESERVED(s, what, err) \
+	mig_check_reserved((s)->mig_reserved_, sizeof((s)->mig_reserved_) / sizeof(uint64_t), what, err)
+int mig_check_reserved(const uint64_t *words, size_t n, const char *what, struct mig_error *err);
+
 /* Fill err (if any) and return -1, so callers can `return mig_error_set(...)`. */
 int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

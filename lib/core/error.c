@@ -50,3 +50,15 @@ const char *mig_status_name(enum mig_status status)
 		return names[status];
 	return "unknown";
 }
+
+int mig_check_reserved(const uint64_t *words, size_t n, const char *what, struct mig_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (words[i])
+			return mig_error_set(err, MIG_E_UNSUPPORTED,
+					     "%s sets a field this libmig %s does not know (reserved word %zu is not "
+					     "zero): the program was built against a newer <mig.h>, or did not "
+					     "zero-initialise the struct",
+					     what, mig_version(), i);
+	return 0;
+}

@@ -103,7 +103,7 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 				struct mig_target_gi *gi = new_target_gi(t, p);
 				if (!gi)
 					goto too_many;
-				gi->cis[gi->ncis++] = (struct mig_target_ci){p->slices, true};
+				gi->cis[gi->ncis++] = (struct mig_target_ci){.slices = p->slices, .full = true};
 				if (n < cp->nstarts) {
 					bool listed = false;
 					for (size_t j = 0; j < p->nplacements && !listed; j++)
@@ -136,7 +136,7 @@ static int resolve_entry(const struct mig_config *c, const struct mig_config_ent
 			if (!home && !(home = new_target_gi(t, p)))
 				goto too_many;
 			home->pooled = true;
-			home->cis[home->ncis++] = (struct mig_target_ci){cs, false};
+			home->cis[home->ncis++] = (struct mig_target_ci){.slices = cs, .full = false};
 		}
 	}
 	return 0;

@@ -367,7 +367,7 @@ static int read_mig_devices(struct mig_ctx *ctx, nvmlDevice_t dev, struct mig_gp
 				return mig_error_set(err, MIG_E_NOMEM, "out of memory");
 			}
 			for (unsigned int k = 0; k < n; k++)
-				c->procs[k] = (struct mig_process){procs[k].pid, procs[k].usedGpuMemory >> 20};
+				c->procs[k] = (struct mig_process){.pid = procs[k].pid, .used_mib = procs[k].usedGpuMemory >> 20};
 			c->nprocs = n;
 		}
 		free(procs);
@@ -431,7 +431,7 @@ static int read_gpu_dev(struct mig_ctx *ctx, nvmlDevice_t dev, unsigned int inde
 			return mig_error_set(err, MIG_E_NOMEM, "out of memory");
 		}
 		for (unsigned int k = 0; k < n; k++) {
-			g->procs[k] = (struct mig_process){procs[k].pid, procs[k].usedGpuMemory >> 20};
+			g->procs[k] = (struct mig_process){.pid = procs[k].pid, .used_mib = procs[k].usedGpuMemory >> 20};
 			g->proc_gi[k] = procs[k].gpuInstanceId;
 			g->proc_ci[k] = procs[k].computeInstanceId;
 		}

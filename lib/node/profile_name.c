@@ -39,7 +39,7 @@ static bool read_count(const char **p, const char *unit, unsigned int *out)
 
 int mig_profile_name_parse(const char *text, struct mig_profile_name *out, struct mig_error *err)
 {
-	struct mig_profile_name p = {0, 0, 0, MIG_MEDIA_DEFAULT};
+	struct mig_profile_name p = {.media = MIG_MEDIA_DEFAULT};
 	const char *s = text;
 
 	if (!text || !*text)

@@ -251,6 +251,8 @@ static int driver_mounts(const char *driver_root, json_t *mounts, struct mig_err
 static json_t *spec_json(const struct mig_node *node, const struct mig_cdi_options *opt, struct mig_error *err)
 {
 	const struct mig_node_devnodes *nd = node->devnodes;
+	if (opt && MIG_CHECK_RESERVED(opt, "struct mig_cdi_options", err))
+		return NULL;
 	if (!nd)
 		return mig_error_set(err, MIG_E_INVALID, "the node's device nodes were not read"), NULL;
 	if (!nd->known)
@@ -534,6 +536,8 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 
 	if (plen == 0 || plen >= sizeof(dir))
 		return mig_error_set(err, MIG_E_INVALID, "CDI output path '%s' is empty or too long", path);
+	if (opt && MIG_CHECK_RESERVED(opt, "struct mig_cdi_options", err))
+		return -1;
 	if (!mig_cdi_path_is_file(path)) {
 		snprintf(dir, sizeof(dir), "%s", path);
 		while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')

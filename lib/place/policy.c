@@ -178,6 +178,8 @@ int mig_place_one(const struct mig_node *node, const bool *eligible, const char 
 
 	if (!node || !profile || !out)
 		return mig_error_set(err, MIG_E_INVALID, "no node, profile or result to place with");
+	if (mix && MIG_CHECK_RESERVED(mix, "struct mig_place_mix", err))
+		return -1;
 	memset(out, 0, sizeof(*out));
 	mig_error_reset(&perr);
 	for (size_t gi = 0; gi < node->ngpus; gi++) {

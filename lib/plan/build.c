@@ -282,7 +282,7 @@ int mig_plan_add_create_gi(struct mig_plan *plan, const struct mig_gpu *g, const
 	if (!(op = append(plan, MIG_OP_CREATE_CI, g, err)))
 		return -1;
 	op->new_gi = gi_op;
-	op->ci = (struct mig_target_ci){profile->slices, true};
+	op->ci = (struct mig_target_ci){.slices = profile->slices, .full = true};
 	op->gi_slices = profile->slices;
 	op->profile_id = mig_default_ci_profile(g, profile, NULL);
 	op->ci_at = (struct mig_placement){0, profile->slices};
@@ -300,7 +300,7 @@ int mig_plan_add_create_ci(struct mig_plan *plan, const struct mig_gpu *g, const
 	op->gi_id = gi->id;
 	op->at = gi->placement;
 	op->profile_id = profile->id;
-	op->ci = (struct mig_target_ci){profile->slices, profile->is_default};
+	op->ci = (struct mig_target_ci){.slices = profile->slices, .full = profile->is_default};
 	op->ci_at = ci_at;
 	snprintf(op->profile, sizeof(op->profile), "%s", profile->name);
 	return 0;

@@ -178,6 +178,16 @@ static void test_cdi_spec_and_names(void **unused)
 	opt.vendor = "-bad";
 	assert_int_equal(mig_cdi_spec(node, &opt, &text, &len, &err), -1);
 	assert_int_equal(err.status, MIG_E_INVALID);
+	/* options from a newer <mig.h> (a reserved word set) are refused by every CDI call */
+	opt.vendor = NULL;
+	opt.mig_reserved_[0] = 1;
+	assert_int_equal(mig_cdi_spec(node, &opt, &text, &len, &err), -1);
+	assert_int_equal(err.status, MIG_E_UNSUPPORTED);
+	assert_int_equal(mig_cdi_names(node, &opt, &names, &n, &err), -1);
+	assert_int_equal(err.status, MIG_E_UNSUPPORTED);
+	assert_int_equal(mig_cdi_write("/nonexistent/x.yaml", &opt, "", 0, NULL, 0, &err), -1);
+	assert_int_equal(err.status, MIG_E_UNSUPPORTED);
+	assert_non_null(strstr(err.msg, "struct mig_cdi_options"));
 	mig_node_free(node);
 	mig_ctx_free(ctx);
 }

@@ -1036,7 +1036,7 @@ static void fake_busy(size_t gpu, struct mig_ci *ci, unsigned int pid)
 		slot++;
 	if (slot == 8)
 		fail_now("GPU %zu: no free process slot", gpu);
-	s->procs[slot][0] = (struct mig_process){pid, 1024};
+	s->procs[slot][0] = (struct mig_process){.pid = pid, .used_mib = 1024};
 	ci->procs = s->procs[slot];
 	ci->nprocs = 1;
 }

@@ -273,9 +273,15 @@ static void test_one_fragmented_or_full(void **unused)
 	tn.gpus[0].g.ngis = 0;
 	const char *names[1] = {"4g.20gb"};
 	const double weights[1] = {1};
-	struct mig_place_mix mix = {names, weights, 1};
+	struct mig_place_mix mix = {.profiles = names, .weights = weights, .n = 1};
 	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", &mix, &c, &err), 0);
 	assert_true(c.at.start >= 4);
+	/* a mix with a reserved word set comes from a newer <mig.h>: refused, not half-read */
+	mix.mig_reserved_[1] = 7;
+	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", &mix, &c, &err), -1);
+	assert_int_equal(err.status, MIG_E_UNSUPPORTED);
+	assert_non_null(strstr(err.msg, "struct mig_place_mix"));
+	assert_non_null(strstr(err.msg, "newer <mig.h>"));
 }
 
 static void test_one_bad_requests(void **unused)

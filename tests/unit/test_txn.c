@@ -229,7 +229,7 @@ static void test_busy_not_found_capacity_fragmented(void **unused)
 	struct mig_node *node = (struct mig_node *)mig_txn_node(txn);
 	struct mig_gpu_target targets[1];
 	assert_int_equal(mig_config_targets(config, &config->sets[0], node, targets, &err), 0);
-	struct mig_process proc = {4242, 100};
+	struct mig_process proc = {.pid = 4242, .used_mib = 100};
 	struct mig_ci *ci = &node->gpus[0].gis[0].cis[0];
 	ci->procs = &proc; /* as NVML would list it: on the node the plan reads */
 	ci->nprocs = 1;
