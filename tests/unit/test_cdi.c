@@ -17,8 +17,9 @@
 #include "../../include/mig.h"
 #include "../../sim/procfs.h"
 #include "../../sim/store.h"
+#include "sim_node.h"
 
-static char dir[64], state_path[256];
+static char dir[] = "/tmp/libmig-cdi-test-XXXXXX", state_path[256];
 
 static bool exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static bool exists(const char *fmt, ...)
@@ -33,32 +34,20 @@ static bool exists(const char *fmt, ...)
 }
 
 /* One or two A100s, MIG on, GPU 0 with a 3g.20gb and a 1g.5gb, each with its full CI. */
-static void machine(const char *gpus)
+static void two_instances(struct sim_state *st)
 {
-	struct sim_store s;
-	char err[512];
-	assert_int_equal(sim_store_open(&s, state_path, err, sizeof(err)), 0);
-	assert_int_equal(sim_store_lock(&s, err, sizeof(err)), 0);
-	assert_int_equal(sim_state_init(&s.st, gpus, err, sizeof(err)), 0);
-	struct sim_gpu *g = &s.st.gpus[0];
+	struct sim_gpu *g = &st->gpus[0];
 	g->mig_current = g->mig_pending = NVML_DEVICE_MIG_ENABLE;
 	unsigned int gi;
 	assert_int_equal(sim_gi_create(g, 9, NULL, &gi), NVML_SUCCESS);
 	assert_int_equal(sim_ci_create(g, sim_gpu_find_gi(g, gi), 2, NULL, NULL), NVML_SUCCESS);
 	assert_int_equal(sim_gi_create(g, 19, NULL, &gi), NVML_SUCCESS);
 	assert_int_equal(sim_ci_create(g, sim_gpu_find_gi(g, gi), 0, NULL, NULL), NVML_SUCCESS);
-	assert_int_equal(sim_store_save(&s, err, sizeof(err)), 0);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
 }
 
-static struct mig_ctx *open_ctx(void)
+static void machine(const char *gpus)
 {
-	struct mig_ctx *ctx = NULL;
-	struct mig_error err;
-	if (mig_ctx_new(&ctx, getenv("MIGSIM_LIB"), &err))
-		fail_msg("mig_ctx_new: %s", err.msg);
-	return ctx;
+	sim_node_edit(state_path, gpus, two_instances);
 }
 
 static void test_cap_minors_and_sync(void **unused)
@@ -101,7 +90,7 @@ static void test_devnodes_read(void **unused)
 {
 	(void)unused;
 	machine("2xA100-SXM4-40GB");
-	struct mig_ctx *ctx = open_ctx();
+	struct mig_ctx *ctx = sim_ctx();
 	struct mig_error err;
 	char want[300];
 	snprintf(want, sizeof(want), "%s.root", state_path);
@@ -148,7 +137,7 @@ static void test_cdi_spec_and_names(void **unused)
 {
 	(void)unused;
 	machine("A100-SXM4-40GB");
-	struct mig_ctx *ctx = open_ctx();
+	struct mig_ctx *ctx = sim_ctx();
 	struct mig_error err;
 	struct mig_node *node;
 	assert_int_equal(mig_node_read(ctx, &node, MIG_READ_DEVNODES, &err), 0);
@@ -257,7 +246,7 @@ static void test_write_and_refresh(void **unused)
 {
 	(void)unused;
 	machine("A100-SXM4-40GB");
-	struct mig_ctx *ctx = open_ctx();
+	struct mig_ctx *ctx = sim_ctx();
 	struct mig_error err;
 	struct mig_node *node;
 	assert_int_equal(mig_node_read(ctx, &node, 0, &err), 0);
@@ -306,11 +295,8 @@ static void test_write_and_refresh(void **unused)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/libmig-cdi-test-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
-	setenv("MIGSIM_STATE", state_path, 1);
-	setenv("MIGSIM_QUIET", "1", 1);
+	if (sim_test_begin("test_cdi", dir, state_path, sizeof(state_path)))
+		return 1;
 	unsetenv("MIGSIM_ROOT");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap_minors_and_sync),   cmocka_unit_test(test_devnodes_read),
@@ -318,9 +304,5 @@ int main(void)
 		cmocka_unit_test(test_settings_parse),        cmocka_unit_test(test_write_and_refresh),
 	};
 	int rc = cmocka_run_group_tests_name("cdi", tests, NULL, NULL);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return sim_test_end(rc, dir);
 }

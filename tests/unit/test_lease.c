@@ -19,21 +19,14 @@
 
 #include "../../include/mig.h"
 #include "../../sim/store.h"
-#include "../sim_guard.h"
+#include "sim_node.h"
 
 static char dir[] = "/tmp/libmig-lease-XXXXXX";
 static char state_path[300], lock_path[300], journal_path[300], table_path[300];
 
 static void machine(const char *gpus)
 {
-	struct sim_store s;
-	char err[512];
-	assert_int_equal(sim_store_open(&s, state_path, err, sizeof(err)), 0);
-	assert_int_equal(sim_store_lock(&s, err, sizeof(err)), 0);
-	assert_int_equal(sim_state_init(&s.st, gpus, err, sizeof(err)), 0);
-	assert_int_equal(sim_store_save(&s, err, sizeof(err)), 0);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
+	sim_node_init(state_path, gpus);
 	unlink(journal_path);
 	unlink(table_path);
 }
@@ -68,8 +61,7 @@ static struct mig_ctx *fresh(void)
 	struct mig_error err;
 	struct mig_plan *plan = NULL;
 	machine("A100-SXM4-40GB");
-	if (mig_ctx_new(&ctx, getenv("MIGSIM_LIB"), &err))
-		fail_msg("mig_ctx_new: %s", err.msg);
+	ctx = sim_ctx();
 	struct mig_txn *txn = begin(ctx);
 	assert_int_equal(mig_plan_new(&plan, &err), 0);
 	assert_int_equal(mig_plan_add_mode(plan, &mig_txn_node(txn)->gpus[0], true, &err), 0);
@@ -356,16 +348,11 @@ static void test_settings(void **state)
 
 int main(void)
 {
-	if (sim_guard_path("test_lease", getenv("MIGSIM_LIB")))
+	if (sim_test_begin("test_lease", dir, state_path, sizeof(state_path)))
 		return 1;
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
 	snprintf(lock_path, sizeof(lock_path), "%s/lock", dir);
 	snprintf(journal_path, sizeof(journal_path), "%s/journal.json", dir);
 	snprintf(table_path, sizeof(table_path), "%s/leases.json", dir);
-	setenv("MIGSIM_STATE", state_path, 1);
-	setenv("MIGSIM_QUIET", "1", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_by_uid),
 		cmocka_unit_test(test_ttl_by_clock),
@@ -376,9 +363,5 @@ int main(void)
 		cmocka_unit_test(test_settings),
 	};
 	int rc = cmocka_run_group_tests_name("lease", tests, NULL, NULL);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return sim_test_end(rc, dir);
 }

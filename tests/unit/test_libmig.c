@@ -14,7 +14,6 @@
 #include "../../include/mig.h"
 #include "../../lib/internal.h" /* the executor and its operations */
 #include "../../sim/store.h"
-#include "../sim_guard.h"
 #include "sim_node.h"
 
 static char state_path[256];
@@ -296,13 +295,9 @@ static void test_bad_state_fails_init_with_the_reason(void **unused)
 int main(void)
 {
 	/* these tests enable MIG and create instances: only ever on the simulator */
-	if (sim_guard_path("test_libmig", getenv("MIGSIM_LIB")))
-		return 1;
 	char dir[] = "/tmp/libmig-test-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
-	setenv("MIGSIM_STATE", state_path, 1);
-	setenv("MIGSIM_QUIET", "1", 1);
+	if (sim_test_begin("test_libmig", dir, state_path, sizeof(state_path)))
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_gpus_profiles_and_instances),
 		cmocka_unit_test(test_selectors),
@@ -312,9 +307,5 @@ int main(void)
 		cmocka_unit_test(test_bad_state_fails_init_with_the_reason),
 	};
 	int rc = cmocka_run_group_tests_name("libmig", tests, NULL, NULL);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return sim_test_end(rc, dir);
 }

@@ -19,7 +19,6 @@
 
 #include "../../include/mig.h"
 #include "../../sim/store.h"
-#include "../sim_guard.h"
 #include "sim_node.h"
 
 static char dir[] = "/tmp/libmig-txn-XXXXXX";
@@ -289,15 +288,10 @@ static void test_permission_pending_hook_io(void **unused)
 
 int main(void)
 {
-	if (sim_guard_path("test_txn", getenv("MIGSIM_LIB")))
+	if (sim_test_begin("test_txn", dir, state_path, sizeof(state_path)))
 		return 1;
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
 	snprintf(lock_path, sizeof(lock_path), "%s/lock", dir);
 	snprintf(journal_path, sizeof(journal_path), "%s/journal.json", dir);
-	setenv("MIGSIM_STATE", state_path, 1);
-	setenv("MIGSIM_QUIET", "1", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_changes_are_told),
 		cmocka_unit_test(test_plan_round_trip_and_changed),
@@ -306,9 +300,5 @@ int main(void)
 		cmocka_unit_test(test_permission_pending_hook_io),
 	};
 	int rc = cmocka_run_group_tests_name("txn", tests, NULL, NULL);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return sim_test_end(rc, dir);
 }
