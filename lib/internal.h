@@ -59,6 +59,12 @@ int mig_nvml_error(struct mig_error *err, const struct mig_nvml *nvml, nvmlRetur
 	mig_check_reserved((s)->mig_reserved_, sizeof((s)->mig_reserved_) / sizeof(uint64_t), what, err)
 int mig_check_reserved(const uint64_t *words, size_t n, const char *what, struct mig_error *err);
 
+/* Write all of buf (EINTR retried): 0, or -1 with errno (core/io.c). */
+int mig_write_all(int fd, const void *buf, size_t len);
+/* Read fd to its end into a malloc'd, NUL-terminated buffer of at most max bytes: 0, or -1
+ * with errno (EFBIG past max). len may be NULL. fd stays open. */
+int mig_read_all(int fd, size_t max, char **text, size_t *len);
+
 /* Fill err (if any) and return -1, so callers can `return mig_error_set(...)`. */
 int mig_error_set(struct mig_error *err, enum mig_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

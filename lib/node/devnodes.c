@@ -85,50 +85,11 @@ static int slurp(const char *path, char **text, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	size_t cap = 65536, used = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		errno = ENOMEM;
-		return -1;
-	}
-	for (;;) {
-		if (used + 1 >= cap) {
-			if (cap >= MINORS_MAX_BYTES) {
-				free(buf);
-				close(fd);
-				errno = EFBIG;
-				return -1;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				errno = ENOMEM;
-				return -1;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + used, cap - used - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		used += (size_t)r;
-	}
+	int rc = mig_read_all(fd, MINORS_MAX_BYTES, text, len);
+	int e = errno;
 	close(fd);
-	buf[used] = '\0';
-	*text = buf;
-	*len = used;
-	return 0;
+	errno = e;
+	return rc;
 }
 
 /* The major of a character device named name in /proc/devices' text; -1 if absent. */

@@ -513,20 +513,6 @@ bool mig_cdi_path_is_file(const char *path)
 	return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) || (n > 5 && strcmp(path + n - 5, ".json") == 0);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const char *text, size_t len, char *written,
 		  size_t written_len, struct mig_error *err)
 {
@@ -609,7 +595,7 @@ int mig_cdi_write(const char *path, const struct mig_cdi_options *opt, const cha
 	/* fsync only where it buys something: /var/run/cdi is a tmpfs, gone at power loss anyway */
 	struct statfs fs;
 	bool durable = !(fstatfs(dfd, &fs) == 0 && fs.f_type == TMPFS_MAGIC);
-	bool ok = fchmod(fd, 0644) == 0 && write_all(fd, text, len) == 0 && (!durable || fsync(fd) == 0);
+	bool ok = fchmod(fd, 0644) == 0 && mig_write_all(fd, text, len) == 0 && (!durable || fsync(fd) == 0);
 	int e = errno;
 	ok = close(fd) == 0 && ok;
 	if (ok && renameat(dfd, tmp, dfd, file) != 0) {

@@ -214,16 +214,7 @@ int mig_kept_replace(const struct mig_kept_file *k, const char *text, size_t len
 	int fd = openat(k->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	int e = off == len ? 0 : errno;
+	int e = mig_write_all(fd, text, len) == 0 ? 0 : errno;
 	if (close(fd) != 0 || e || renameat(k->dirfd, tmp, k->dirfd, k->name) != 0) {
 		e = e ? e : errno;
 		unlinkat(k->dirfd, tmp, 0);
@@ -238,29 +229,11 @@ char *mig_kept_read(const struct mig_kept_file *k)
 	int fd = openat(k->dirfd, k->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	while (buf != NULL) {
-		if (len + 1 >= cap) {
-			char *more = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-			if (!more) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = more;
-			cap *= 2;
-		}
-		char *at = &buf[len];
-		ssize_t r = read(fd, at, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	char *text = NULL;
+	if (mig_read_all(fd, 128u << 20, &text, NULL) != 0)
+		text = NULL;
+	int e = errno;
 	close(fd);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
+	errno = e;
+	return text;
 }
