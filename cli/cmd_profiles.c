@@ -141,11 +141,12 @@ static int profiles_doc(struct cli *c, bool placements_view, const struct profil
 	return EXIT_OK;
 }
 
-int cmd_profiles(struct cli *c, int argc, char **argv)
+/* profiles and placements: the same filters and read, one table or the other */
+static int profiles_or_placements(struct cli *c, int argc, char **argv, bool placements)
 {
 	struct profile_filter only = {{0}, 0};
 	for (int i = 1; i < argc; i++) {
-		int r = parse_filter("profiles", argc, argv, &i, &only);
+		int r = parse_filter(placements ? "placements" : "profiles", argc, argv, &i, &only);
 		if (r >= 0)
 			return r;
 	}
@@ -153,22 +154,17 @@ int cmd_profiles(struct cli *c, int argc, char **argv)
 	c->read_selected_only = true; /* GPUs are named by .index only */
 	if (cli_load(c))
 		return EXIT_FAIL;
-	return profiles_doc(c, false, &only);
+	return profiles_doc(c, placements, &only);
+}
+
+int cmd_profiles(struct cli *c, int argc, char **argv)
+{
+	return profiles_or_placements(c, argc, argv, false);
 }
 
 int cmd_placements(struct cli *c, int argc, char **argv)
 {
-	struct profile_filter only = {{0}, 0};
-	for (int i = 1; i < argc; i++) {
-		int r = parse_filter("placements", argc, argv, &i, &only);
-		if (r >= 0)
-			return r;
-	}
-	c->read_flags |= MIG_READ_CAPACITY;
-	c->read_selected_only = true; /* GPUs are named by .index only */
-	if (cli_load(c))
-		return EXIT_FAIL;
-	return profiles_doc(c, true, &only);
+	return profiles_or_placements(c, argc, argv, true);
 }
 
 int cmd_ci_profiles(struct cli *c, int argc, char **argv)
