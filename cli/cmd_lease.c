@@ -38,6 +38,7 @@ static int lease_options(struct cli *c, struct mig_settings *s, struct mig_lease
 	o->pool = s->lease_pool;
 	o->pool_max = s->lease_pool_max;
 	o->pool_ttl = s->lease_pool_ttl;
+	o->enable_mig = s->lease_enable_mig;
 	return 0;
 }
 
@@ -218,8 +219,16 @@ static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 	int rc = mig_lease_acquire(txn, &o, &a->req, l, &err);
 	struct mig_error end_err;
 	cli_txn_end(c, txn, rc == 0, &end_err);
+	const char *opt = rc ? strstr(err.msg, "the lease options' enable_mig") : NULL;
+	if (opt) {
+		/* the library names its option; say where migctl takes it from */
+		char tail[MIG_ERROR_MSG_MAX];
+		snprintf(tail, sizeof(tail), "%s", opt + strlen("the lease options' enable_mig"));
+		snprintf(err.msg + (opt - err.msg), sizeof(err.msg) - (size_t)(opt - err.msg),
+			 "lease-enable-mig = yes in migctl.conf%s", tail);
+	}
 	if (rc)
-		return cli_fail_err(c, &err);
+		return err.status == MIG_E_PENDING ? (cli_fail_err(c, &err), EXIT_PENDING) : cli_fail_err(c, &err);
 	return EXIT_OK;
 }
 
