@@ -153,7 +153,7 @@ static void driver_alone(struct mig_ctx *ctx, double *v, size_t n)
 {
 	struct mig_error err;
 	for (size_t i = 0; i < n; i++) {
-		unsigned int gi, ci;
+		unsigned int gi = 0, ci = 0;
 		struct mig_placement at = {6, 1}, placed;
 		double t0 = now();
 		if (mig_gi_create(ctx, 0, 19, &at, &gi, &placed, &err) || mig_ci_create(ctx, 0, gi, 0, NULL, &ci, &err))
