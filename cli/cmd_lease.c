@@ -478,19 +478,19 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "migctl: run: cannot run %s: %s\n", argv[a.cmd], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
+	int fork_errno = errno, status = 0, ret, join_err = 0;
 	close(report[1]);
-	int status = 0, ret, joined = 0;
 	if (pid < 0) {
-		ret = cli_fail(c, "run: cannot start %s: %s", argv[a.cmd], strerror(errno));
+		ret = cli_fail(c, "run: cannot start %s: %s", argv[a.cmd], strerror(fork_errno));
 	} else {
 		child_pid = pid;
 		for (int i = 0; i < 3; i++)
 			sigaction(sigs[i], &sa, &old[i]);
 		ssize_t got;
-		while ((got = read(report[0], &joined, sizeof(joined))) < 0 && errno == EINTR)
+		while ((got = read(report[0], &join_err, sizeof(join_err))) < 0 && errno == EINTR)
 			;
-		if (got != (ssize_t)sizeof(joined))
-			joined = 0;
+		if (got != (ssize_t)sizeof(join_err))
+			join_err = 0;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		child_pid = 0;
@@ -500,10 +500,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	}
 	close(report[0]);
 	free(cmd);
-	if (joined) {
+	if (join_err) {
 		fprintf(stderr, "migctl: run --isolate: cannot move the command into the device cgroup %s: %s; the "
 				"command was not run\n",
-			iso.procs, strerror(joined));
+			iso.procs, strerror(join_err));
 		ret = EXIT_ISOLATE;
 	}
 	if (a.isolate)
