@@ -238,4 +238,26 @@ t_isolate_cgroup_refused_releases_the_lease() {
 	expect_eq "$(echo "$OUT" | json_eval "len(d['leases'])")" 0 "leases after the refusal"
 }
 
+t_isolate_rule_refused_removes_the_cgroup() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "needs root: run --isolate makes the missing capability nodes (mknod) before its cgroup"
+		return
+	fi
+	"$MIGSIM" init A100-SXM4-40GB >/dev/null
+	m mode enable >/dev/null
+	rm -rf "$MIGSIM_ROOT"
+	# a plain directory where the devices hierarchy should be: the run's directory is made,
+	# but it has no devices.deny to write (as a cgroup that refuses a rule)
+	mkdir -p "$TEST_TMP/plain"
+	printf 'cgroup %s cgroup rw,relatime,devices 0 0\n' "$TEST_TMP/plain" >"$TEST_TMP/mounts-plain"
+	rm -f "$TEST_TMP/ran"
+	MIGCTL_CGROUP_MOUNTS="$TEST_TMP/mounts-plain" expect_rc 125 m run --isolate --profile 1g.5gb -- touch "$TEST_TMP/ran"
+	expect_contains "$ERR" "run --isolate: the device cgroup $TEST_TMP/plain/migctl-run."
+	expect_contains "$ERR" "refused 'deny every device'"
+	expect_contains "$ERR" "was released; the command was not run"
+	[ -e "$TEST_TMP/ran" ] && fail "the command ran without its isolation"
+	expect_eq "$(ls "$TEST_TMP/plain")" "" "what the refused run left in the hierarchy"
+	expect_eq "$(node_count)" 0 "MIG devices after the refusal"
+}
+
 run_tests
