@@ -110,6 +110,29 @@ t_configured_pending_reset_is_reported() {
 	done_owner
 }
 
+# Killed between the enable and its create: MIG mode stays enabled (it is not undone), the
+# request's entry is dropped at the next reconcile, and nothing else is left.
+t_killed_after_the_enable() {
+	setup A100-SXM4-40GB "lease-enable-mig = yes"
+	"$MIGSIM" latency set gi-create 3000 >/dev/null
+	"$MIGCTL" --sim lease --profile 1g.5gb --owner "$OWNER" >/dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 1 250); do
+		[ "$(modes)" = '[["enabled", "enabled"]]' ] && break
+		sleep 0.02
+	done
+	expect_eq "$(modes)" '[["enabled", "enabled"]]' "MIG mode while the create waits"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	"$MIGSIM" latency clear >/dev/null
+	expect_rc 0 m leases --json
+	expect_eq "$(echo "$OUT" | json_eval "(len(d['leases']), d['reconciled']['orphans'])")" "[0, 1]" "leases, orphans"
+	expect_eq "$(m list --json | json_eval "sum(len(g.get('gpu_instances', [])) for g in d['gpus'])")" 0 "GPU instances"
+	expect_eq "$(modes)" '[["enabled", "enabled"]]' "MIG mode after the reconcile"
+	expect_rc 0 m lease --profile 1g.5gb --owner "$OWNER"
+	done_owner
+}
+
 t_bad_setting() {
 	setup A100-SXM4-40GB "lease-enable-mig = maybe"
 	expect_rc 1 m lease --profile 1g.5gb --owner "$OWNER"
