@@ -3,7 +3,9 @@
  * Leases (issue 12): lease, release, leases, run, capacity. The library keeps the table and
  * decides; this file parses, prints, and for run, starts the command and forwards signals.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +15,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "isolate.h"
 
 struct lease_args {
 	struct mig_lease_request req;
 	double lock_timeout;
 	int cmd; /* run: index of the command after "--" */
+	bool isolate; /* run --isolate: a device cgroup that allows only the leased MIG device */
 };
 
 /* The lease policy from migctl.conf ($MIGCTL_CONF), the table from $MIGCTL_LEASES. */
@@ -34,6 +38,7 @@ static int lease_options(struct cli *c, struct mig_settings *s, struct mig_lease
 	o->pool = s->lease_pool;
 	o->pool_max = s->lease_pool_max;
 	o->pool_ttl = s->lease_pool_ttl;
+	o->enable_mig = s->lease_enable_mig;
 	return 0;
 }
 
@@ -160,6 +165,8 @@ static int parse_request(const char *cmd, int argc, char **argv, bool run, struc
 				return -1;
 			a->req.min_slices = (unsigned int)n;
 			i++;
+		} else if (run && strcmp(o, "--isolate") == 0) {
+			a->isolate = true;
 		} else if (strcmp(o, "--media") == 0) {
 			a->req.media = true;
 		} else if (strcmp(o, "--model") == 0 && v) {
@@ -212,8 +219,16 @@ static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 	int rc = mig_lease_acquire(txn, &o, &a->req, l, &err);
 	struct mig_error end_err;
 	cli_txn_end(c, txn, rc == 0, &end_err);
+	const char *opt = rc ? strstr(err.msg, "the lease options' enable_mig") : NULL;
+	if (opt) {
+		/* the library names its option; say where migctl takes it from */
+		char tail[MIG_ERROR_MSG_MAX];
+		snprintf(tail, sizeof(tail), "%s", opt + strlen("the lease options' enable_mig"));
+		snprintf(err.msg + (opt - err.msg), sizeof(err.msg) - (size_t)(opt - err.msg),
+			 "lease-enable-mig = yes in migctl.conf%s", tail);
+	}
 	if (rc)
-		return cli_fail_err(c, &err);
+		return err.status == MIG_E_PENDING ? (cli_fail_err(c, &err), EXIT_PENDING) : cli_fail_err(c, &err);
 	return EXIT_OK;
 }
 
@@ -389,18 +404,39 @@ static void forward(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
+/* The lease ends now, whatever comes next: run's own failures release it before returning. */
+static void release_quietly(struct cli *c, const struct mig_lease *l)
+{
+	struct mig_lease done;
+	bool json = c->json;
+	c->json = false; /* the command's own output is on stdout: errors only on stderr */
+	if (release(c, l->id, 600, &done) != EXIT_OK)
+		fprintf(stderr, "migctl: run: lease %s was not released; it ends at the next lease command, as its owner "
+				"(this process) is gone\n",
+			l->id);
+	c->json = json;
+}
+
 int cmd_run(struct cli *c, int argc, char **argv)
 {
 	struct lease_args a;
 	struct mig_lease l;
+	struct cli_isolation iso;
 	if (parse_request("run", argc, argv, true, &a))
 		return EXIT_USAGE;
+	if (a.isolate && cli_isolate_check(c, &iso))
+		return EXIT_ISOLATE;
 	a.req.owner_pid = (long)getpid(); /* killed, migctl's death ends the lease */
 	int rc = acquire(c, &a, &l);
 	if (rc)
 		return rc;
 	if (c->verbose)
 		lease_print(stderr, &l);
+	if (a.isolate && cli_isolate_create(c, &l, &iso)) {
+		release_quietly(c, &l);
+		fprintf(stderr, "migctl: run: lease %s was released; the command was not run\n", l.id);
+		return EXIT_ISOLATE;
+	}
 	char lease_env[64];
 	snprintf(lease_env, sizeof(lease_env), "%s", l.id);
 	struct sigaction sa, old[3];
@@ -409,18 +445,32 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
-	/* the command's own vector, NULL-terminated (migctl's argument table is not) */
+	/* the command's own vector, NULL-terminated (migctl's argument table is not); the pipe
+	 * tells why the child could not join its cgroup (closed at exec: it did) */
 	char **cmd = calloc((size_t)(argc - a.cmd) + 1, sizeof(char *));
-	if (!cmd) {
-		struct mig_lease gone;
-		release(c, l.id, 600, &gone);
-		return cli_fail(c, "out of memory");
+	int report[2] = {-1, -1};
+	if (!cmd || pipe2(report, O_CLOEXEC) != 0) {
+		int e = errno;
+		free(cmd);
+		if (a.isolate)
+			cli_isolate_remove(&iso);
+		release_quietly(c, &l);
+		return cli_fail(c, "run: cannot start %s: %s", argv[a.cmd], strerror(e));
 	}
 	for (int i = a.cmd; i < argc; i++)
 		cmd[i - a.cmd] = argv[i];
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
+		close(report[0]);
+		if (a.isolate) {
+			int e = cli_isolate_join(&iso);
+			if (e) {
+				ssize_t w = write(report[1], &e, sizeof(e));
+				_exit(w == (ssize_t)sizeof(e) ? EXIT_ISOLATE : 126);
+			}
+			setenv("MIGCTL_DEVICE_NODES", iso.nodes, 1);
+		}
 		setenv("CUDA_VISIBLE_DEVICES", l.mig_uuid, 1);
 		setenv("MIGCTL_LEASE", lease_env, 1);
 		if (cmd[0])
@@ -428,13 +478,19 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "migctl: run: cannot run %s: %s\n", argv[a.cmd], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	int status = 0, ret;
+	int fork_errno = errno, status = 0, ret, join_err = 0;
+	close(report[1]);
 	if (pid < 0) {
-		ret = cli_fail(c, "run: cannot start %s: %s", argv[a.cmd], strerror(errno));
+		ret = cli_fail(c, "run: cannot start %s: %s", argv[a.cmd], strerror(fork_errno));
 	} else {
 		child_pid = pid;
 		for (int i = 0; i < 3; i++)
 			sigaction(sigs[i], &sa, &old[i]);
+		ssize_t got;
+		while ((got = read(report[0], &join_err, sizeof(join_err))) < 0 && errno == EINTR)
+			;
+		if (got != (ssize_t)sizeof(join_err))
+			join_err = 0;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		child_pid = 0;
@@ -442,15 +498,17 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			sigaction(sigs[i], &old[i], NULL);
 		ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
+	close(report[0]);
 	free(cmd);
-	struct mig_lease done;
-	bool json = c->json;
-	c->json = false; /* the command's own output is on stdout: errors only on stderr */
-	if (release(c, l.id, 600, &done) != EXIT_OK)
-		fprintf(stderr, "migctl: run: lease %s was not released; it ends at the next lease command, as its owner "
-				"(this process) is gone\n",
-			l.id);
-	c->json = json;
+	if (join_err) {
+		fprintf(stderr, "migctl: run --isolate: cannot move the command into the device cgroup %s: %s; the "
+				"command was not run\n",
+			iso.procs, strerror(join_err));
+		ret = EXIT_ISOLATE;
+	}
+	if (a.isolate)
+		cli_isolate_remove(&iso);
+	release_quietly(c, &l);
 	return ret;
 }
 

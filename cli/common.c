@@ -74,7 +74,7 @@ int cli_fail_err(struct cli *c, const struct mig_error *err)
 	/* what the library cannot know: this tool's own ways out */
 	if (err->status == MIG_E_LIBRARY)
 		hint = "; point --nvml-lib or MIGCTL_NVML_LIB at libnvidia-ml.so.1, or use --sim to run on the simulator";
-	else if (err->status == MIG_E_BUSY && !strstr(err->msg, "is leased"))
+	else if (err->status == MIG_E_BUSY && !strstr(err->msg, "is leased") && !strstr(err->msg, "only on an idle GPU"))
 		hint = ". Stop its processes, or pass --force";
 	snprintf(msg, sizeof(msg), "%s%s", err->msg, hint);
 	return emit_error(c, msg, err->nvml);

@@ -57,7 +57,7 @@ static const struct command {
 	 "lease one MIG device (created for it, or warm from the pool); prints its UUID, CDI name and environment"},
 	{"release", cmd_release, "ID", "end a lease: its instance is destroyed, or kept warm in the pool"},
 	{"leases", cmd_leases, "", "the leases and pooled instances, after ending those of dead owners and expired TTLs"},
-	{"run", cmd_run, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] -- CMD [ARG...]",
+	{"run", cmd_run, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--isolate] -- CMD [ARG...]",
 	 "lease a MIG device, run CMD with CUDA_VISIBLE_DEVICES set, release it; exits with CMD's status"},
 	{"capacity", cmd_capacity, "", "per GPU and profile: how many more fit now, and with the pool reclaimed"},
 	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},

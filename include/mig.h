@@ -807,6 +807,7 @@ struct mig_settings {
 	char lease_pool[512];            /* lease-pool: profiles kept warm on release, "all"; "" (none) */
 	unsigned int lease_pool_max;     /* lease-pool-max; 0: no limit */
 	double lease_pool_ttl;           /* lease-pool-ttl (seconds); 0: until reclaimed */
+	bool lease_enable_mig;           /* lease-enable-mig = yes: leases may enable MIG mode on idle GPUs */
 	MIG_RESERVED(8);
 };
 
@@ -919,6 +920,11 @@ struct mig_lease_options {
 	unsigned int pool_max;  /* pooled instances at most; 0: no limit */
 	double pool_ttl;        /* seconds a pooled instance stays; 0: until reclaimed */
 	double now;             /* the clock (seconds since the epoch); 0: the system clock */
+	/* Let a lease enable MIG mode when no GPU with MIG enabled can take it: only on an idle
+	 * GPU (no processes), in the lease's own plan; a change left pending (reset required, GPU
+	 * in use) fails the lease with MIG_E_PENDING and nothing leased. Read only when size
+	 * covers it; false: MIG mode is never changed. */
+	bool enable_mig;
 };
 
 /* What to lease: a profile (as mig_gpu_find_profile takes it), or a need (the smallest
@@ -958,7 +964,9 @@ int mig_lease_reconcile(struct mig_txn *txn, const struct mig_lease_options *o, 
 			struct mig_error *err);
 /* Lease one MIG device (reconciles first). MIG_E_NO_CAPACITY / MIG_E_FRAGMENTED as
  * mig_place_one (after trying the pool), MIG_E_PERMISSION over the per-user limit,
- * MIG_E_NOT_FOUND when no GPU with MIG enabled has such a profile. MIG mode is never changed. */
+ * MIG_E_NOT_FOUND when no GPU with MIG enabled has such a profile. MIG mode is changed only
+ * with o->enable_mig, and then only on an idle GPU: MIG_E_BUSY when the GPUs with MIG
+ * disabled have processes, MIG_E_PENDING when the enable waits for a reset (nothing leased). */
 int mig_lease_acquire(struct mig_txn *txn, const struct mig_lease_options *o, const struct mig_lease_request *req,
 		      struct mig_lease *out, struct mig_error *err);
 /* Release lease id as user uid (root: any lease; others: their own, else MIG_E_PERMISSION).

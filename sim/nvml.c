@@ -194,6 +194,36 @@ static void trace_call(const char *fn)
 	close(fd);
 }
 
+/* MIGSIM_TIMELINE=PATH: for every mutating call, append "START END NAME" (CLOCK_MONOTONIC
+ * seconds, shared by all processes): from the state lock taken (before its latency) to the
+ * save. The driver's busy intervals, for benchmarks that tell its time from the caller's. */
+static double timeline_t0;
+static const char *timeline_fn;
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void timeline_end(void)
+{
+	const char *path = getenv("MIGSIM_TIMELINE");
+	if (!path || !*path || !timeline_fn)
+		return;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	char line[160];
+	int n = snprintf(line, sizeof(line), "%.6f %.6f %s\n", timeline_t0, mono_now(), timeline_fn);
+	if (n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) < 0) {
+		/* a timeline that cannot be written is not the caller's failure */
+	}
+	close(fd);
+	timeline_fn = NULL;
+}
+
 static bool caller_unprivileged(void)
 {
 	return st->unprivileged || sim_env_flag("MIGSIM_UNPRIVILEGED");
@@ -223,6 +253,10 @@ static nvmlReturn_t begin(const char *fn, enum access access)
 		pthread_mutex_unlock(&mu);
 		return r;
 	}
+	if (access == WRITE) {
+		timeline_t0 = mono_now();
+		timeline_fn = fn;
+	}
 	apply_latency(fn); /* under the file lock for writes: the driver serialises MIG changes */
 	return NVML_SUCCESS;
 }
@@ -236,6 +270,8 @@ static nvmlReturn_t end(nvmlReturn_t r, bool changed)
 		note_error(err);
 		r = NVML_ERROR_UNKNOWN;
 	}
+	if (store.locked)
+		timeline_end();
 	sim_store_unlock(&store);
 	pthread_mutex_unlock(&mu);
 	return r;

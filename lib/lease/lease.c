@@ -13,6 +13,7 @@
  * "creating" entry is then dropped, and whatever is at its placement is left alone.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -47,6 +48,12 @@ static double now_of(const struct mig_lease_options *o)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* May a lease enable MIG mode (the field exists in the caller's struct and is set)? */
+static bool may_enable_mig(const struct mig_lease_options *o)
+{
+	return o && o->size >= offsetof(struct mig_lease_options, enable_mig) + sizeof(o->enable_mig) && o->enable_mig;
 }
 
 /* ---- owners ---------------------------------------------------------------- */
@@ -557,7 +564,7 @@ static bool meets(const struct mig_gi_profile *p, const struct mig_lease_request
 
 /* The profiles to try, smallest first: the one named, or every one that meets the need. */
 static int candidates(const struct mig_node *node, const bool *eligible, const struct mig_lease_request *r,
-		      struct cand **out, size_t *n, struct mig_error *err)
+		      bool may_enable, struct cand **out, size_t *n, struct mig_error *err)
 {
 	size_t cap = 1, nc = 0;
 	const struct mig_gpu *first = NULL;
@@ -566,9 +573,13 @@ static int candidates(const struct mig_node *node, const bool *eligible, const s
 			cap += node->gpus[i].nprofiles;
 			first = first ? first : &node->gpus[i];
 		}
+	if (!first && may_enable)
+		return mig_error_set(err, MIG_E_NOT_FOUND, "no %sGPU has MIG mode enabled or supports MIG",
+				     r->gpus || r->model ? "selected " : "");
 	if (!first)
 		return mig_error_set(err, MIG_E_NOT_FOUND,
-				     "no %sGPU has MIG mode enabled; a lease never enables it: enable MIG mode first",
+				     "no %sGPU has MIG mode enabled, and leases may not enable it here: enable MIG mode "
+				     "first, or let leases enable it on idle GPUs (the lease options' enable_mig)",
 				     r->gpus || r->model ? "selected " : "");
 	struct cand *c = calloc(cap, sizeof(*c));
 	if (!c)
@@ -742,7 +753,7 @@ static int commit_lease(struct mig_txn *txn, void *arg, struct mig_error *err)
 /* Create the instance of choice ch for lease l (destroying the pooled GIs of g absent from
  * the hypothetical GPU hg, when reclaiming), recording the intent first. */
 static int create_for(struct mig_txn *txn, struct table *t, struct mig_lease *l, const struct mig_place_choice *ch,
-		      const struct mig_gpu *hg, struct mig_lease *out, struct mig_error *err)
+		      const struct mig_gpu *hg, bool enable_mode, struct mig_lease *out, struct mig_error *err)
 {
 	const struct mig_node *node = mig_txn_node(txn);
 	const struct mig_gpu *g = &node->gpus[ch->gpu];
@@ -764,7 +775,8 @@ static int create_for(struct mig_txn *txn, struct table *t, struct mig_lease *l,
 		if (plan_destroy(plan, g, &g->gis[j], err))
 			goto fail;
 	}
-	if (mig_plan_add_create_gi(plan, g, ch->profile, ch->at, true, err))
+	if ((enable_mode && mig_plan_add_mode(plan, g, true, err)) ||
+	    mig_plan_add_create_gi(plan, g, ch->profile, ch->at, true, err))
 		goto fail;
 	l->state = MIG_LEASE_CREATING;
 	snprintf(l->gpu_uuid, sizeof(l->gpu_uuid), "%s", g->uuid);
@@ -810,6 +822,99 @@ fail:
 static bool fit_error(enum mig_status s)
 {
 	return s == MIG_E_NO_CAPACITY || s == MIG_E_FRAGMENTED || s == MIG_E_NOT_FOUND;
+}
+
+static const char *pending_words(enum mig_pending why)
+{
+	switch (why) {
+	case MIG_PENDING_IN_USE:
+		return "processes or clients hold the GPU";
+	case MIG_PENDING_RESET:
+		return "the GPU needs a reset";
+	case MIG_PENDING_REBOOT:
+		return "a reboot applies it";
+	default:
+		return "the driver did not say why";
+	}
+}
+
+/*
+ * Nothing with MIG enabled takes the request, and the options let a lease enable MIG mode:
+ * enable it on an idle eligible GPU that has it disabled (no processes at all), chosen by the
+ * placement policy as if its MIG mode were on, and create there, both in one plan (the mode
+ * phase first). A change the driver leaves pending is reported, and nothing is leased.
+ * Returns 1 when no GPU has MIG mode disabled (the caller reports first), else 0 or -1.
+ */
+static int enable_for(struct mig_txn *txn, struct table *t, const struct mig_lease_request *r, const bool *eligible,
+		      struct mig_lease *l, bool none_enabled, const struct mig_error *first, struct mig_lease *out,
+		      struct mig_error *err)
+{
+	const struct mig_node *node = mig_txn_node(txn);
+	size_t n = node->ngpus ? node->ngpus : 1, nidle = 0;
+	bool *off = calloc(n, sizeof(bool));
+	struct mig_gpu *gpus = calloc(n, sizeof(*gpus));
+	const struct mig_gpu *busy = NULL;
+	struct cand *c = NULL;
+	size_t nc = 0;
+	int rc = 1;
+	if (!off || !gpus) {
+		rc = mig_error_set(err, MIG_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < node->ngpus; i++) {
+		const struct mig_gpu *g = &node->gpus[i];
+		gpus[i] = *g;
+		if (!eligible[i] || g->mode_current != MIG_MODE_DISABLED || g->nprofiles == 0)
+			continue;
+		if (g->nprocs) {
+			busy = busy ? busy : g;
+			continue;
+		}
+		off[i] = true;
+		nidle++;
+		gpus[i].mode_current = MIG_MODE_ENABLED; /* as it would be: empty, every placement free */
+		gpus[i].gis = NULL;
+		gpus[i].ngis = 0;
+	}
+	if (nidle == 0 && busy) {
+		char why[MIG_ERROR_MSG_MAX / 2];
+		snprintf(why, sizeof(why), "%.200s", none_enabled ? "no selected GPU has MIG mode enabled" : first->msg);
+		rc = mig_error_set(err, MIG_E_BUSY,
+				   "%s; GPU %u has MIG mode disabled, but %zu process(es) run on it, and a lease enables "
+				   "MIG mode only on an idle GPU; nothing was changed",
+				   why, busy->index, busy->nprocs);
+		goto out;
+	}
+	if (nidle == 0)
+		goto out;
+	struct mig_node hn = *node;
+	struct mig_error e;
+	hn.gpus = gpus;
+	rc = -1;
+	if (candidates(&hn, off, r, true, &c, &nc, &e)) {
+		*err = first->status == MIG_E_NOT_FOUND ? e : *first;
+		goto out;
+	}
+	for (size_t k = 0; k < nc; k++) {
+		struct mig_place_choice ch;
+		if (mig_place_one(&hn, off, c[k].name, NULL, &ch, &e) != 0)
+			continue;
+		/* ch.profile points into the node's own profile table (hn shares it) */
+		unsigned int index = node->gpus[ch.gpu].index;
+		rc = create_for(txn, t, l, &ch, NULL, true, out, err);
+		if (rc && err->status == MIG_E_PENDING)
+			mig_error_set(err, MIG_E_PENDING,
+				      "MIG mode was enabled on GPU %u for this lease, but the change is pending (%s); "
+				      "nothing was leased: the GPU takes leases once the change is active",
+				      index, pending_words(mig_txn_pending(txn, index)));
+		goto out;
+	}
+	*err = *first;
+out:
+	free(c);
+	free(gpus);
+	free(off);
+	return rc;
 }
 
 static int acquire(struct mig_txn *txn, const struct mig_lease_options *o, const struct mig_lease_request *r,
@@ -873,10 +978,17 @@ static int acquire(struct mig_txn *txn, const struct mig_lease_options *o, const
 	}
 	for (size_t i = 0; r->model && i < node->ngpus; i++)
 		eligible[i] = eligible[i] && contains_nocase(node->gpus[i].name, r->model);
-	if (candidates(node, eligible, r, &c, &nc, err))
-		goto out;
 	struct mig_error first;
+	bool none_enabled = false;
 	mig_error_reset(&first);
+	if (candidates(node, eligible, r, may_enable_mig(o), &c, &nc, &first)) {
+		if (!fit_error(first.status) || !may_enable_mig(o)) {
+			*err = first;
+			goto out;
+		}
+		nc = 0; /* no GPU with MIG enabled (or the profile): only enabling it can serve the request */
+		none_enabled = true;
+	}
 	for (size_t k = 0; k < nc; k++) {
 		/* the pool first: a warm instance of this profile on an eligible GPU */
 		for (size_t i = 0; i < t->n; i++) {
@@ -905,7 +1017,7 @@ static int acquire(struct mig_txn *txn, const struct mig_lease_options *o, const
 		struct mig_place_choice ch;
 		struct mig_error e;
 		if (mig_place_one(node, eligible, c[k].name, NULL, &ch, &e) == 0) {
-			rc = create_for(txn, t, &l, &ch, NULL, out, err);
+			rc = create_for(txn, t, &l, &ch, NULL, false, out, err);
 			goto out;
 		}
 		if (!fit_error(e.status)) {
@@ -939,11 +1051,17 @@ static int acquire(struct mig_txn *txn, const struct mig_lease_options *o, const
 				hg = &part.node.gpus[ch.gpu];
 		}
 		use.profile = mig_gpu_find_profile(&node->gpus[ch.gpu], prof->name, NULL);
-		rc = use.profile ? create_for(txn, t, &l, &use, hg, out, err)
+		rc = use.profile ? create_for(txn, t, &l, &use, hg, false, out, err)
 				 : mig_error_set(err, MIG_E_INVALID, "profile %s vanished", prof->name);
 		hypo_free(&part);
 		hypo_free(&all);
 		goto out;
+	}
+	if (may_enable_mig(o)) {
+		rc = enable_for(txn, t, r, eligible, &l, none_enabled, &first, out, err);
+		if (rc != 1)
+			goto out;
+		rc = -1;
 	}
 	*err = first;
 out:

@@ -50,13 +50,15 @@ static const struct key keys[] = {
 	KEY("lease-pool", K_LIST, lease_pool),
 	KEY("lease-pool-max", K_UINT, lease_pool_max),
 	KEY("lease-pool-ttl", K_SECONDS, lease_pool_ttl),
+	KEY("lease-enable-mig", K_BOOL, lease_enable_mig),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *key_list(void)
 {
 	return "cdi, cdi-output, cdi-vendor, cdi-class, cdi-format, cdi-driver-root, cdi-mknod, nvidia-ctk, "
-	       "nvidia-ctk-path, nvidia-ctk-output, slurm-gres, lease-max-per-user, lease-pool, lease-pool-max, lease-pool-ttl";
+	       "nvidia-ctk-path, nvidia-ctk-output, slurm-gres, lease-max-per-user, lease-pool, lease-pool-max, lease-pool-ttl, "
+	       "lease-enable-mig";
 }
 
 int mig_settings_parse(const char *text, size_t len, const char *file, struct mig_settings *out,

@@ -312,7 +312,7 @@ t_mig_mode_never_enabled() {
 	rm -f "$MIGCTL_LEASES"
 	owner
 	expect_rc 1 m lease --profile 1g.5gb --owner "$OWNER"
-	expect_contains "$ERR" "never enables it"
+	expect_contains "$ERR" "leases may not enable it here"
 	expect_eq "$(m status --json | json_eval "d['gpus'][0]['mig_mode']['current']")" disabled "MIG mode"
 	kill_owner "$OWNER"
 }

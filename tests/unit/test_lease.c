@@ -317,6 +317,38 @@ static void test_request_errors(void **state)
 	mig_ctx_free(ctx);
 }
 
+/* enable_mig is read only when the caller's size covers it: an older caller's struct (its
+ * size ends before the field) never enables MIG mode, whatever lies beyond. */
+static void test_enable_mig_by_size(void **state)
+{
+	(void)state;
+	struct mig_ctx *ctx = NULL;
+	struct mig_error err;
+	struct mig_lease l;
+	machine("A100-SXM4-40GB");
+	if (mig_ctx_new(&ctx, getenv("MIGSIM_LIB"), &err))
+		fail_msg("mig_ctx_new: %s", err.msg);
+	struct mig_lease_options o = opts(0);
+	struct mig_lease_request r = req("1g.5gb", 0);
+	o.enable_mig = true;
+	o.size = offsetof(struct mig_lease_options, enable_mig);
+	struct mig_txn *txn = begin(ctx);
+	assert_int_equal(mig_lease_acquire(txn, &o, &r, &l, &err), -1);
+	assert_int_equal(err.status, MIG_E_NOT_FOUND);
+	assert_non_null(strstr(err.msg, "may not enable it"));
+	assert_int_equal(mig_txn_node(txn)->gpus[0].mode_current, MIG_MODE_DISABLED);
+	/* the whole struct: enabled, and leased in the same transaction */
+	o.size = sizeof(o);
+	if (mig_lease_acquire(txn, &o, &r, &l, &err))
+		fail_msg("mig_lease_acquire: %s", err.msg);
+	assert_int_equal(mig_txn_node(txn)->gpus[0].mode_current, MIG_MODE_ENABLED);
+	assert_int_equal(gis(txn), 1);
+	assert_string_equal(l.profile, "1g.5gb");
+	assert_false(l.reused);
+	end(txn);
+	mig_ctx_free(ctx);
+}
+
 static void test_settings(void **state)
 {
 	(void)state;
@@ -328,7 +360,12 @@ static void test_settings(void **state)
 	assert_string_equal(s.lease_pool, "1g.10gb,2g.20gb");
 	assert_int_equal(s.lease_pool_max, 3);
 	assert_true(s.lease_pool_ttl == 1.5);
+	assert_false(s.lease_enable_mig);
+	const char *en = "lease-enable-mig = yes\n";
+	assert_int_equal(mig_settings_parse(en, strlen(en), "t.conf", &s, &err), 0);
+	assert_true(s.lease_enable_mig);
 	const char *none = "lease-pool = none\n";
+
 	assert_int_equal(mig_settings_parse(none, strlen(none), "t.conf", &s, &err), 0);
 	assert_string_equal(s.lease_pool, "");
 	static const struct {
@@ -338,6 +375,7 @@ static void test_settings(void **state)
 		{"lease-max-per-user = 1.5\n", "expected a whole number"},
 		{"lease-pool-ttl = soon\n", "t.conf:1:18: lease-pool-ttl = 'soon': expected seconds"},
 		{"lease-pool = 1g 5gb\n", "expected profiles separated by commas"},
+		{"lease-enable-mig = sometimes\n", "t.conf:1:20: lease-enable-mig = 'sometimes': expected yes or no"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(mig_settings_parse(bad[i].text, strlen(bad[i].text), "t.conf", &s, &err), -1);
@@ -360,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_limit_and_busy_for_planner),
 		cmocka_unit_test(test_corrupt_table_destroys_nothing),
 		cmocka_unit_test(test_request_errors),
+		cmocka_unit_test(test_enable_mig_by_size),
 		cmocka_unit_test(test_settings),
 	};
 	int rc = cmocka_run_group_tests_name("lease", tests, NULL, NULL);
