@@ -25,10 +25,12 @@
 
 #include "policy.h"
 
-/* further instances a free waste-free placement is worth, beyond its own */
+/* further instances a free waste-free placement is worth, beyond its own; it must stay
+ * below 1 + STRANDED_COST, or a 2g on an empty A100 goes to 0:2, where the 4g's only
+ * placement is (a 2g at 4:2 costs 5 + the bonus, at 0:2 6 + the cost) */
 #define WASTE_FREE_BONUS 1.5
-/* what a profile the GPU has the room but no placement for costs */
-#define STRANDED_COST 1
+/* what a profile the GPU has the room but no placement for costs, in instances */
+#define STRANDED_COST 1.0
 
 uint64_t mig_place_mask(struct mig_placement p)
 {
