@@ -24,8 +24,9 @@
  *
  * A refusal is "fragmentation" when some GPU had the compute slices, placement units and
  * instance count for the request but no legal placement. Figures: the share of requests placed
- * at once, overall and per profile, and the share refused for fragmentation, summed over the
- * seeds (requests in the first 10 time units, while the node fills up, are not counted).
+ * at once, overall and per profile, and the share refused for fragmentation, overall and per
+ * profile, summed over the seeds (requests in the first 10 time units, while the node fills
+ * up, are not counted).
  *
  * Usage: churn_bench [seeds [time-units]]   (defaults 20 and 300)
  */
@@ -361,7 +362,7 @@ struct req {
 
 struct tally {
 	unsigned long asked, placed, frag;
-	unsigned long p_asked[NPROF], p_placed[NPROF];
+	unsigned long p_asked[NPROF], p_placed[NPROF], p_frag[NPROF];
 };
 
 static size_t make_trace(struct req *r, size_t max, size_t mixi, double load, double horizon, uint64_t seed,
@@ -423,6 +424,7 @@ static void run(const struct model *md, enum policy pol, size_t mixi, const stru
 		for (size_t gi = 0; gi < NGPUS; gi++)
 			if (has_room(&n, gi, slot)) {
 				t->frag++;
+				t->p_frag[r[i].prof]++;
 				break;
 			}
 	}
@@ -490,6 +492,18 @@ int main(int argc, char **argv)
 					printf("  %s", p ? "| " : "");
 					for (size_t k = 0; k < NPROF; k++)
 						printf("%s%.0f", k ? "/" : "", pct(t->p_placed[k], t->p_asked[k]));
+				}
+				printf("\n");
+			}
+		printf("per profile, fragmentation refusals %% of the profile's requests (1g/2g/3g/4g/7g)\n");
+		for (size_t x = 0; x < NMIX; x++)
+			for (size_t l = 0; l < NLOAD; l++) {
+				printf("%-12s %4.1f", mixes[x].name, loads[l]);
+				for (int p = 0; p < NPOL; p++) {
+					const struct tally *t = &tl[mi][x][l][p];
+					printf("  %s", p ? "| " : "");
+					for (size_t k = 0; k < NPROF; k++)
+						printf("%s%.1f", k ? "/" : "", pct(t->p_frag[k], t->p_asked[k]));
 				}
 				printf("\n");
 			}

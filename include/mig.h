@@ -662,9 +662,12 @@ struct mig_place_choice {
  * Where one new GPU instance of `profile` (a name or driver id, as mig_gpu_find_profile
  * takes it) should go on the node: the GPU and placement that cost the least of what the
  * GPUs could still take, for each profile of `mix` the most further instances that would fit
- * (disjoint free placements, capped by instance counts and compute slices), weighted by the
- * mix; ties go to the fullest GPU, then the lowest GPU index and start. mix NULL weighs every
- * profile without a media suffix equally. eligible: NULL, or one flag per node GPU (false:
+ * (disjoint free placements, capped by instance counts and compute slices), plus 1.5 while a
+ * placement of it that wastes no compute slice is free (when it also has wasteful ones: 3g at
+ * 4:4 on an A100/H100, not 0:4), minus 1 when a GPU has the slices for it but no placement
+ * (fragmented), weighted by the mix; ties go to the fullest GPU, then the lowest GPU index
+ * and start. mix NULL weighs one profile per compute size (the plain one with the least
+ * memory) equally. eligible: NULL, or one flag per node GPU (false:
  * leave it alone). Only GPUs with MIG enabled are considered. Pure: reads only `node`, which
  * must have been read with MIG_READ_CAPACITY (the placements).
  * Returns 0 with *out filled, or -1 with MIG_E_NO_CAPACITY (no GPU has the free compute

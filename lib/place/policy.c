@@ -3,17 +3,34 @@
  * The placement policy (issue 12): where one more GPU instance goes, on one GPU or across
  * a node, so that the GPUs stay open for the requests that follow.
  *
- * A GPU's worth is what it could still take: for each profile of the expected mix, how many
- * more instances of it would fit (the most disjoint free placements, capped by the
- * profile's instance count and the compute slices left), weighted by the mix. A new
- * instance goes where it costs the least worth; ties go to the fullest GPU, then the lowest
- * GPU index and the lowest start. Everything here is pure: no NVML, no allocation.
+ * A GPU's worth is what it could still take. For each profile of the expected mix (not
+ * told: one profile per compute size, the plain one with the least memory, weighted
+ * equally), weighted by the mix:
+ *   + how many more instances of it would fit (the most disjoint free placements, capped by
+ *     the profile's instance count and the compute slices left);
+ *   + WASTE_FREE_BONUS while a waste-free placement of it is free, for a profile that also
+ *     has placements that waste compute slices (3g on an A100/H100: 0:4 covers four
+ *     compute slices and leaves one unusable, 4:4 covers three and the memory-only unit 7),
+ *     so that small instances keep off the one place where it fits without waste;
+ *   - STRANDED_COST when the GPU has the compute slices, placement units and instance count
+ *     for it but no free placement (fragmentation: the refusal the issue counts).
+ * A new instance goes where it costs the least worth; ties go to the fullest GPU, then the
+ * lowest GPU index and the lowest start. Everything here is pure: no NVML, no allocation.
+ * bench/README.md (churn_bench) has the figures behind the two constants and the variants
+ * measured.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
+
+/* further instances a free waste-free placement is worth, beyond its own; it must stay
+ * below 1 + STRANDED_COST, or a 2g on an empty A100 goes to 0:2, where the 4g's only
+ * placement is (a 2g at 4:2 costs 5 + the bonus, at 0:2 6 + the cost) */
+#define WASTE_FREE_BONUS 1.5
+/* what a profile the GPU has the room but no placement for costs, in instances */
+#define STRANDED_COST 1.0
 
 uint64_t mig_place_mask(struct mig_placement p)
 {
@@ -82,8 +99,17 @@ void mig_place_state_add(const struct mig_gpu *g, struct mig_place_state *st, si
 
 void mig_place_default_weights(const struct mig_gpu *g, double *w)
 {
-	for (size_t i = 0; i < g->nprofiles && i < MIG_PLACE_MAX_PROFILES; i++)
-		w[i] = g->profiles[i].parsed.media == MIG_MEDIA_DEFAULT ? 1.0 : 0.0;
+	for (size_t i = 0; i < g->nprofiles && i < MIG_PLACE_MAX_PROFILES; i++) {
+		const struct mig_gi_profile *q = &g->profiles[i];
+		bool least = q->parsed.media == MIG_MEDIA_DEFAULT;
+		for (size_t j = 0; j < g->nprofiles && least; j++) {
+			const struct mig_gi_profile *o = &g->profiles[j];
+			if (j != i && o->parsed.media == MIG_MEDIA_DEFAULT && o->slices == q->slices &&
+			    (o->memory_mib < q->memory_mib || (o->memory_mib == q->memory_mib && j < i)))
+				least = false;
+		}
+		w[i] = least ? 1.0 : 0.0;
+	}
 }
 
 /* How many more instances of slot p the GPU could take. */
@@ -119,20 +145,6 @@ static unsigned int more_of(const struct mig_gpu *g, const struct mig_place_stat
 	return fit;
 }
 
-double mig_place_value(const struct mig_gpu *g, const struct mig_place_state *st, const double *w)
-{
-	double dw[MIG_PLACE_MAX_PROFILES];
-	double v = 0;
-	if (!w) {
-		mig_place_default_weights(g, dw);
-		w = dw;
-	}
-	for (size_t p = 0; p < g->nprofiles; p++)
-		if (w[p] > 0)
-			v += w[p] * more_of(g, st, p);
-	return v;
-}
-
 static unsigned int popcount64(uint64_t x)
 {
 	unsigned int n = 0;
@@ -148,6 +160,55 @@ static bool has_capacity(const struct mig_gpu *g, const struct mig_place_state *
 	const struct mig_gi_profile *q = &g->profiles[p];
 	unsigned int units = q->nplacements ? q->placements[0].size : 0;
 	return mig_place_allowed(g, st, p) && g->grid >= popcount64(st->used) + units;
+}
+
+/* The compute units: those a one-slice instance can take alone (the one-unit placements of
+ * one-slice profiles; on an A100/H100 units 0 to 6, unit 7 holds memory only). 0 if none. */
+static uint64_t compute_units(const struct mig_gpu *g)
+{
+	uint64_t c = 0;
+	for (size_t i = 0; i < g->nprofiles; i++)
+		if (g->profiles[i].slices == 1)
+			for (size_t k = 0; k < g->profiles[i].nplacements; k++)
+				if (g->profiles[i].placements[k].size == 1)
+					c |= mig_place_mask(g->profiles[i].placements[k]);
+	return c;
+}
+
+/* Does profile q have a placement that wastes compute slices (covers more compute units than
+ * it has slices), and is one that wastes none free? */
+static bool waste_free_open(const struct mig_gi_profile *q, uint64_t compute, uint64_t used)
+{
+	bool wasteful = false, open = false;
+	for (size_t k = 0; k < q->nplacements; k++) {
+		uint64_t m = mig_place_mask(q->placements[k]);
+		bool waste_free = popcount64(m & compute) == q->slices;
+		wasteful |= !waste_free;
+		open |= waste_free && !(m & used);
+	}
+	return wasteful && open;
+}
+
+double mig_place_value(const struct mig_gpu *g, const struct mig_place_state *st, const double *w)
+{
+	double dw[MIG_PLACE_MAX_PROFILES];
+	double v = 0;
+	uint64_t compute = compute_units(g);
+	if (!w) {
+		mig_place_default_weights(g, dw);
+		w = dw;
+	}
+	for (size_t p = 0; p < g->nprofiles; p++) {
+		if (w[p] <= 0)
+			continue;
+		unsigned int more = more_of(g, st, p);
+		v += w[p] * more;
+		if (more == 0 && has_capacity(g, st, p))
+			v -= w[p] * STRANDED_COST;
+		else if (more > 0 && compute && waste_free_open(&g->profiles[p], compute, st->used))
+			v += w[p] * WASTE_FREE_BONUS;
+	}
+	return v;
 }
 
 /* Weights per profile slot of g from a mix given by names; unknown names weigh nothing. */

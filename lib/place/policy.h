@@ -34,12 +34,14 @@ void mig_place_state_add(const struct mig_gpu *g, struct mig_place_state *st, si
 bool mig_place_room(const struct mig_gpu *g, const struct mig_place_state *st, size_t p);
 
 /*
- * The policy's worth of a state: the mix-weighted number of further instances of each
- * profile the GPU could still take (w: a weight per profile slot; NULL: the default mix).
- * Higher keeps the GPU more open.
+ * The policy's worth of a state (policy.c's opening comment has the whole rule): for each
+ * profile of the mix, weighted by it, the number of further instances the GPU could take,
+ * plus a bonus while a waste-free placement of a profile that also has wasteful ones is free,
+ * minus a cost when the GPU has the room for a profile but no placement (w: a weight per
+ * profile slot; NULL: the default mix). Higher keeps the GPU more open.
  */
 double mig_place_value(const struct mig_gpu *g, const struct mig_place_state *st, const double *w);
-/* The default mix: equal weight on every profile without a media suffix. */
+/* The default mix: one profile per compute size (the plain one with the least memory), equal weights. */
 void mig_place_default_weights(const struct mig_gpu *g, double *w);
 
 #endif

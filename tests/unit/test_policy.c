@@ -246,6 +246,45 @@ static void test_one_keeps_room_and_fills_fullest(void **unused)
 	assert_string_equal(c.profile->name, "4g.20gb");
 }
 
+/* The worth's two corrections: a small instance keeps off a free waste-free placement (3g at
+ * 4:4 covers three compute slices; at 0:4 it covers four and strands one), and filling a GPU
+ * whose room is stranded (the slices for a profile, no placement) costs nothing. */
+static void test_one_keeps_waste_free_place(void **unused)
+{
+	(void)unused;
+	struct test_node tn;
+	struct mig_place_choice c;
+	struct mig_error err;
+	node_of(&tn, 2, "A100-SXM4-40GB");
+	/* on an empty GPU a 1g goes to 6 (the driver's choice too) and costs 1g, 3g, 7g and the
+	 * 3g's waste-free place: 1 + 1 + 1 + 1.5 */
+	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", NULL, &c, &err), 0);
+	assert_int_equal(c.gpu, 0);
+	assert_int_equal(c.at.start, 6);
+	assert_true(c.loss > 4.5 - 1e-9 && c.loss < 4.5 + 1e-9);
+	/* GPU 1 holds a 3g at 4:4: a 1g beside it costs 1g, 2g, the 3g at 0:4 and the 4g (4),
+	 * less than opening the empty GPU 0's waste-free 3g place (4.5) */
+	add_gi(&tn, 1, 9, 4, 4);
+	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", NULL, &c, &err), 0);
+	assert_int_equal(c.gpu, 1);
+	assert_true(c.at.start < 4);
+	assert_true(c.loss > 4 - 1e-9 && c.loss < 4 + 1e-9);
+	/* two GPUs with a 4g at 0:4; GPU 1 also a 1g at 4, so its 2g room (two slices, three
+	 * units) has no placement: a 1g there costs a 1g and ends the stranded 2g, 0 in all,
+	 * where GPU 0's free 4:4 would cost 1g, 3g and its waste-free place (3.5) */
+	node_of(&tn, 2, "A100-SXM4-40GB");
+	add_gi(&tn, 0, 5, 0, 4);
+	add_gi(&tn, 1, 5, 0, 4);
+	add_gi(&tn, 1, 19, 4, 1);
+	assert_int_equal(mig_place_one(view(&tn), NULL, "1g.5gb", NULL, &c, &err), 0);
+	assert_int_equal(c.gpu, 1);
+	assert_true(c.loss > -1e-9 && c.loss < 1e-9);
+	bool only0[2] = {true, false};
+	assert_int_equal(mig_place_one(view(&tn), only0, "1g.5gb", NULL, &c, &err), 0);
+	assert_int_equal(c.at.start, 6);
+	assert_true(c.loss > 3.5 - 1e-9 && c.loss < 3.5 + 1e-9);
+}
+
 static void test_one_fragmented_or_full(void **unused)
 {
 	(void)unused;
@@ -324,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_sequences_h100),
 		cmocka_unit_test(test_sequences_a30),
 		cmocka_unit_test(test_one_keeps_room_and_fills_fullest),
+		cmocka_unit_test(test_one_keeps_waste_free_place),
 		cmocka_unit_test(test_one_fragmented_or_full),
 		cmocka_unit_test(test_one_bad_requests),
 	};
