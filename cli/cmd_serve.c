@@ -384,6 +384,8 @@ static int op_begin(struct server *s, struct op *op, double lock_timeout, struct
 	pthread_mutex_lock(&s->lib);
 	int rc = cli_txn_begin_err(s->c, MIG_ADMIN_INSTANCES, lock_timeout, NULL, NULL, &op->txn, err);
 	if (rc == 0 && cli_lease_options_err(s->c, &op->set, &op->o, err)) {
+		/* the service's own configuration, not the request: a server error */
+		err->status = MIG_E_IO;
 		struct mig_error end_err;
 		cli_txn_end(s->c, op->txn, false, &end_err);
 		rc = -1;
@@ -788,9 +790,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
 		if (r->too_large || r->len + n > SERVE_BODY_MAX) {
+			/* a body without a length (chunked) that grows too large: the rest is read and
+			 * dropped (libmicrohttpd answers only once the request is in; --timeout bounds it) */
 			r->too_large = true;
-			return send_error(s, conn, r, method, MHD_HTTP_CONTENT_TOO_LARGE, "invalid", NULL, 0,
-					  "the request body is over %d bytes, the most the service reads", SERVE_BODY_MAX);
+			free(r->body);
+			r->body = NULL;
+			r->len = 0;
+			return MHD_YES;
 		}
 		char *b = realloc(r->body, r->len + n + 1);
 		if (!b)
@@ -801,6 +807,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		r->body[r->len] = '\0';
 		return MHD_YES;
 	}
+	if (r->too_large)
+		return send_error(s, conn, r, method, MHD_HTTP_CONTENT_TOO_LARGE, "invalid", NULL, 0,
+				  "the request body is over %d bytes, the most the service reads", SERVE_BODY_MAX);
 	return dispatch(s, conn, r, method);
 }
 
