@@ -381,7 +381,22 @@ struct op {
 
 static int op_begin(struct server *s, struct op *op, double lock_timeout, struct mig_error *err)
 {
-	pthread_mutex_lock(&s->lib);
+	/* the request under way in this server holds the library: wait for it as for the node lock */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)lock_timeout;
+	until.tv_nsec += (long)((lock_timeout - floor(lock_timeout)) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&s->lib, &until) != 0) {
+		mig_error_reset(err);
+		err->status = MIG_E_LOCKED;
+		snprintf(err->msg, sizeof(err->msg),
+			 "the service's previous request still holds the node after %g s; retry later", lock_timeout);
+		return -1;
+	}
 	int rc = cli_txn_begin_err(s->c, MIG_ADMIN_INSTANCES, lock_timeout, NULL, NULL, &op->txn, err);
 	if (rc == 0 && cli_lease_options_err(s->c, &op->set, &op->o, err)) {
 		/* the service's own configuration, not the request: a server error */

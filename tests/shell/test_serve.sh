@@ -375,8 +375,14 @@ t_bad_requests() {
 	expect_code 400 invalid
 	# a profile no GPU of the node has, and a misspelt one
 	api -- POST /v1/leases '{"profile": "2g.5gb", "ttl": 60}'
-	[ "$CODE" = 404 ] || [ "$CODE" = 400 ] || fail "a profile the GPU lacks: $CODE $BODY"
-	expect_contains "$BODY" "2g.5gb"
+	expect_code 404 not_found
+	expect_contains "$BODY" "did you mean 2g.10gb"
+	api -- POST /v1/leases '{"profile": "banana", "ttl": 60}'
+	expect_code 400 invalid
+	expect_contains "$BODY" "is not a MIG profile name"
+	api -- POST /v1/leases '{"profile": "1g.5gb", "gpus": "x", "ttl": 60}'
+	expect_code 400 invalid
+	expect_contains "$BODY" "is not a GPU selector"
 	api -- POST /v1/leases '{"memory_mib": 1000000, "ttl": 60}'
 	expect_code 404 not_found
 	api -- POST /v1/leases '{"profile": "1g.5gb", "gpus": "7", "ttl": 60}'
