@@ -467,6 +467,25 @@ t_per_user_limit() {
 	stop_server
 }
 
+t_node_lock_held_is_503() {
+	have_tools || return
+	command -v flock >/dev/null || { skip "flock is not installed (util-linux)"; return; }
+	setup
+	start_server --lock-timeout 1 || return
+	# another change holds the node lock (as migctl apply would): this shell, on fd 8
+	exec 8>>"$MIGCTL_LOCK"
+	flock 8 || fail "flock"
+	api -- POST /v1/leases '{"profile": "1g.5gb", "ttl": 60}'
+	expect_code 503 locked
+	expect_contains "$HEADERS" "Retry-After: "
+	api -- GET /v1/health
+	expect_code 200
+	exec 8>&-
+	api -- POST /v1/leases '{"profile": "1g.5gb", "ttl": 60}'
+	expect_code 201
+	stop_server
+}
+
 # ---- who may do what ----------------------------------------------------------------
 
 t_members_owners_and_outsiders() {
