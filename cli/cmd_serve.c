@@ -368,7 +368,7 @@ static unsigned int rate_limited(struct server *s, uid_t uid)
 	else
 		wait = (unsigned int)ceil((1 - b->tokens) / s->rate);
 	pthread_mutex_unlock(&s->m);
-	return wait ? wait : 0;
+	return wait;
 }
 
 /* ---- the library, one request at a time ---------------------------------------------- */
