@@ -571,6 +571,38 @@ t_rate_limit_per_uid() {
 	expect_contains "$ERR" "--rate takes a number"
 }
 
+# 8 clients at once, each leasing and releasing 5 times: every request answered as it should
+# (the service serialises them on the node lock), nothing left behind
+t_concurrent_clients() {
+	have_tools || return
+	setup 2xA100-SXM4-80GB # 14 1g.10gb fit: each client's lease always has room
+	start_server || return
+	local k pids=()
+	for k in 1 2 3 4 5 6 7 8; do
+		(
+			for i in 1 2 3 4 5; do
+				api -- POST /v1/leases '{"profile": "1g.10gb", "ttl": 120}'
+				echo "create $CODE $(bget "d.get('lease', {}).get('mig_uuid', '')")"
+				api -- DELETE "/v1/leases/$(bget "d.get('lease', {}).get('id', 'none')")"
+				echo "release $CODE"
+			done >"$TEST_TMP/client.$k"
+		) &
+		pids+=($!)
+	done
+	for k in "${pids[@]}"; do
+		wait "$k"
+	done
+	expect_eq "$(cat "$TEST_TMP"/client.* | grep -c '^create 201 MIG-')" 40 \
+		"leases made (answers: $(cat "$TEST_TMP"/client.* | cut -d' ' -f1,2 | sort | uniq -c | tr '\n' ' '))"
+	expect_eq "$(cat "$TEST_TMP"/client.* | grep -c '^release 200')" 40 "leases released"
+	api -- GET /v1/leases
+	expect_eq "$(bget "d['leases']")" "[]" "leases after the clients"
+	expect_eq "$(node_count)" 0 "MIG devices after the clients"
+	api -- GET /metrics
+	expect_contains "$BODY" 'migctl_requests_total{method="POST",path="/v1/leases",code="201"} 40'
+	stop_server
+}
+
 # ---- slow, stalled and vanishing clients ------------------------------------------------
 
 # stall SECONDS BYTES: a client that sends BYTES of a request and keeps the connection open
