@@ -40,6 +40,11 @@ PKGS := jansson uuid yaml-0.1
 DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -luuid)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# migctl serve (cli/cmd_serve.c): the HTTP server and systemd's socket activation and notify;
+# migctl alone links them, never libmig
+CLI_PKGS := libmicrohttpd libsystemd
+CLI_CFLAGS = $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
+CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd) -lpthread -lm
 
 ifeq ($(V),1)
 Q :=
@@ -47,7 +52,7 @@ else
 Q := @
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CLI_CFLAGS) $(CFLAGS)
 
 # ---- the simulator ---------------------------------------------------------------
 SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c sim/procfs.c
@@ -160,7 +165,7 @@ $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 $(MIGCTL): $(CLI_OBJ) $(LIBMIG_SO)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMIG_SO) \
-		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(DEPS_LIBS)
+		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(DEPS_LIBS) $(CLI_LIBS)
 
 $(PARTED_LINK): $(MIGCTL)
 	$(Q)ln -sf migctl $@
@@ -252,12 +257,18 @@ install: all
 	install -m 0644 man/libmig.3 $(DESTDIR)$(MANDIR)/man3/libmig.3
 	sed 's|/usr/local/bin/migctl|$(BINDIR)/migctl|' deploy/systemd/migctl.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/migctl.service
+	sed 's|/usr/local/bin/migctl|$(BINDIR)/migctl|' deploy/systemd/migctl-serve.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/migctl-serve.service
+	install -m 0644 deploy/systemd/migctl-serve.socket $(DESTDIR)$(SYSTEMDUNITDIR)/migctl-serve.socket
 	[ -e $(DESTDIR)/etc/default/migctl ] || install -m 0644 deploy/systemd/migctl.default $(DESTDIR)/etc/default/migctl
 
 install-systemd: install
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/default
 	sed 's|/usr/local/bin/migctl|$(PREFIX)/bin/migctl|' deploy/systemd/migctl.service \
 		> $(DESTDIR)/etc/systemd/system/migctl.service
+	sed 's|/usr/local/bin/migctl|$(PREFIX)/bin/migctl|' deploy/systemd/migctl-serve.service \
+		> $(DESTDIR)/etc/systemd/system/migctl-serve.service
+	install -m 0644 deploy/systemd/migctl-serve.socket $(DESTDIR)/etc/systemd/system/migctl-serve.socket
 	[ -e $(DESTDIR)/etc/default/migctl ] || install -m 0644 deploy/systemd/migctl.default $(DESTDIR)/etc/default/migctl
 
 clean:
