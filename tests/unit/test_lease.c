@@ -418,9 +418,11 @@ static char *slurp_under(const char *root, const char *rel)
 	char path[600];
 	snprintf(path, sizeof(path), "%s%s", root, rel);
 	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot read %s", path);
 	static char buf[1 << 16];
+	if (!f) {
+		fail_msg("cannot read %s", path);
+		return buf;
+	}
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
@@ -433,8 +435,10 @@ static unsigned int major_of(const char *devices, const char *name)
 	char want[64];
 	snprintf(want, sizeof(want), " %s\n", name);
 	const char *p = strstr(devices, want);
-	if (!p)
+	if (!p) {
 		fail_msg("no '%s' line in /proc/devices", name);
+		return 0;
+	}
 	while (p > devices && p[-1] != '\n')
 		p--;
 	return (unsigned int)strtoul(p, NULL, 10);
@@ -450,8 +454,10 @@ static unsigned int table_minor(const char *root, unsigned int gpu_minor, unsign
 		snprintf(want, sizeof(want), "\ngpu%u/gi%u/ci%d/access ", gpu_minor, gi, ci);
 	const char *text = slurp_under(root, "/proc/driver/nvidia-caps/mig-minors");
 	const char *p = strstr(text, want);
-	if (!p)
+	if (!p) {
 		fail_msg("mig-minors has no line%s", want);
+		return 0;
+	}
 	return (unsigned int)strtoul(p + strlen(want), NULL, 10);
 }
 
