@@ -546,7 +546,8 @@ static void fill_devnodes(struct mig_txn *txn, struct mig_lease *ls, size_t n)
 			for (size_t k = 0; k < g->gis[j].ncis && !ci; k++)
 				if (strcmp(g->gis[j].cis[k].uuid, l->mig_uuid) == 0)
 					ci = &g->gis[j].cis[k];
-		l->ncontrol = nd->ncontrol < 3 ? nd->ncontrol : 3;
+		const size_t room = sizeof(l->control) / sizeof(l->control[0]);
+		l->ncontrol = nd->ncontrol < room ? nd->ncontrol : room;
 		memcpy(l->control, nd->control, l->ncontrol * sizeof(l->control[0]));
 		l->devnodes_error[0] = '\0';
 		if (!ci)
