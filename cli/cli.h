@@ -124,7 +124,9 @@ int cmd_export(struct cli *c, int argc, char **argv);
 
 /* ---- issue 11: device nodes, CDI, consumers kept current (cli/cmd_cdi.c) ---- */
 int cmd_cdi(struct cli *c, int argc, char **argv);
-/* JSON of one MIG device's nodes (null when unknown) and of the node's (control nodes, majors). */
+/* JSON of one device node ({"path", "major", "minor", "exists"}), of one MIG device's nodes
+ * (null when unknown) and of the node's (control nodes, majors). */
+json_t *cli_devnode_json(const struct mig_devnode *d);
 json_t *cli_ci_devnodes_json(const struct mig_ci *ci);
 json_t *cli_node_devnodes_json(const struct mig_node *node);
 /* After every command: bring the consumers /etc/migctl/migctl.conf (or $MIGCTL_CONF) names up

@@ -15,7 +15,7 @@
 
 #include "cli.h"
 
-static json_t *devnode_json(const struct mig_devnode *d)
+json_t *cli_devnode_json(const struct mig_devnode *d)
 {
 	return json_pack("{s:s, s:I, s:I, s:b}", "path", d->path, "major", (json_int_t)d->major, "minor",
 			 (json_int_t)d->minor, "exists", d->exists);
@@ -25,8 +25,9 @@ json_t *cli_ci_devnodes_json(const struct mig_ci *ci)
 {
 	if (!ci->devnodes)
 		return json_null();
-	return json_pack("{s:o, s:o, s:o}", "gpu", devnode_json(&ci->devnodes->gpu), "gpu_instance",
-			 devnode_json(&ci->devnodes->gi_cap), "compute_instance", devnode_json(&ci->devnodes->ci_cap));
+	return json_pack("{s:o, s:o, s:o}", "gpu", cli_devnode_json(&ci->devnodes->gpu), "gpu_instance",
+			 cli_devnode_json(&ci->devnodes->gi_cap), "compute_instance",
+			 cli_devnode_json(&ci->devnodes->ci_cap));
 }
 
 json_t *cli_node_devnodes_json(const struct mig_node *node)
@@ -36,7 +37,7 @@ json_t *cli_node_devnodes_json(const struct mig_node *node)
 		return json_null();
 	json_t *ctl = json_array();
 	for (size_t i = 0; i < nd->ncontrol; i++)
-		json_array_append_new(ctl, devnode_json(&nd->control[i]));
+		json_array_append_new(ctl, cli_devnode_json(&nd->control[i]));
 	json_t *o = json_pack("{s:b, s:o, s:o}", "known", nd->known, "error", nd->known ? json_null() : json_string(nd->error),
 			      "control", ctl);
 	json_object_set_new(o, "nvidia_caps_major", nd->caps_major ? json_integer(nd->caps_major) : json_null());

@@ -81,6 +81,19 @@ static void lease_print(FILE *f, const struct mig_lease *l)
 		fprintf(f, "  %s%s%sexpires: in %.0f s unless renewed\n", l->name[0] ? "name: " : "", l->name,
 			l->name[0] ? ", " : "", l->expires - (double)time(NULL));
 	fprintf(f, "  CDI device: %s\n  environment: %s\n", l->cdi, l->env);
+	if (l->devnodes_known) {
+		const struct mig_devnode *d[3] = {&l->devnodes.gpu, &l->devnodes.gi_cap, &l->devnodes.ci_cap};
+		fprintf(f, "  device nodes:");
+		for (size_t i = 0; i < 3; i++)
+			fprintf(f, "%s %s c %u:%u%s", i ? "," : "", d[i]->path, d[i]->major, d[i]->minor,
+				d[i]->exists ? "" : " (missing)");
+		fputc('\n', f);
+	} else {
+		fprintf(f, "  device nodes unknown: %s\n", l->devnodes_error);
+	}
+	for (size_t i = 0; i < l->ncontrol && i < sizeof(l->control) / sizeof(l->control[0]); i++)
+		fprintf(f, "%s %s c %u:%u%s%s", i ? "," : "  control nodes:", l->control[i].path, l->control[i].major,
+			l->control[i].minor, l->control[i].exists ? "" : " (missing)", i + 1 == l->ncontrol ? "\n" : "");
 }
 
 static int parse_count(const char *opt, const char *v, unsigned long long max, unsigned long long *out)

@@ -9,24 +9,54 @@
 
 #include "cli.h"
 
+/* The MIG device's nodes in the order a process opens them (null when not known), and the
+ * control nodes. */
+static json_t *device_nodes(const struct mig_lease *l)
+{
+	if (!l->devnodes_known)
+		return json_null();
+	return json_pack("[o, o, o]", cli_devnode_json(&l->devnodes.gpu), cli_devnode_json(&l->devnodes.gi_cap),
+			 cli_devnode_json(&l->devnodes.ci_cap));
+}
+
+static json_t *control_nodes(const struct mig_lease *l)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < l->ncontrol && i < sizeof(l->control) / sizeof(l->control[0]); i++)
+		json_array_append_new(a, cli_devnode_json(&l->control[i]));
+	return a;
+}
+
+static json_t *add_nodes(json_t *o, const struct mig_lease *l)
+{
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "device_nodes", device_nodes(l));
+	json_object_set_new(o, "device_nodes_error", l->devnodes_known ? json_null() : json_string(l->devnodes_error));
+	json_object_set_new(o, "control_nodes", control_nodes(l));
+	return o;
+}
+
 json_t *cli_lease_json(const struct mig_lease *l)
 {
 	json_t *owner = l->owner_pid > 0 ? json_pack("{s:I, s:I}", "pid", (json_int_t)l->owner_pid, "start_time",
 						     (json_int_t)l->owner_start)
 					 : json_null();
-	return json_pack("{s:s, s:s, s:o, s:s?, s:f, s:I, s:s, s:I, s:s, s:I, s:I, s:s, s:o, s:f, s:o, s:s, s:s, s:b}",
-			 "id", l->id, "state", mig_lease_state_name(l->state), "owner", owner, "name",
-			 l->name[0] ? l->name : NULL, "ttl", l->ttl, "uid", (json_int_t)l->uid, "mig_uuid", l->mig_uuid, "gpu",
-			 (json_int_t)l->gpu, "gpu_uuid", l->gpu_uuid, "gi", (json_int_t)l->gi_id, "ci", (json_int_t)l->ci_id,
-			 "profile", l->profile, "placement", cli_placement_json(l->at), "created", l->created, "expires",
-			 l->expires > 0 ? json_real(l->expires) : json_null(), "cdi", l->cdi, "env", l->env, "reused",
-			 l->reused);
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:o, s:s?, s:f, s:I, s:s, s:I, s:s, s:I, s:I, s:s, s:o, s:f, s:o, s:s, s:s, s:b}", "id", l->id,
+	    "state", mig_lease_state_name(l->state), "owner", owner, "name", l->name[0] ? l->name : NULL, "ttl", l->ttl,
+	    "uid", (json_int_t)l->uid, "mig_uuid", l->mig_uuid, "gpu", (json_int_t)l->gpu, "gpu_uuid", l->gpu_uuid,
+	    "gi", (json_int_t)l->gi_id, "ci", (json_int_t)l->ci_id, "profile", l->profile, "placement",
+	    cli_placement_json(l->at), "created", l->created, "expires",
+	    l->expires > 0 ? json_real(l->expires) : json_null(), "cdi", l->cdi, "env", l->env, "reused", l->reused);
+	return add_nodes(o, l);
 }
 
 json_t *cli_release_json(const struct mig_lease *l)
 {
-	return json_pack("{s:s, s:s, s:s, s:b}", "released", l->id, "mig_uuid", l->mig_uuid, "instance",
-			 l->destroyed ? "destroyed" : mig_lease_state_name(l->state), "destroyed", l->destroyed);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "released", l->id, "mig_uuid", l->mig_uuid, "instance",
+			      l->destroyed ? "destroyed" : mig_lease_state_name(l->state), "destroyed", l->destroyed);
+	return add_nodes(o, l);
 }
 
 json_t *cli_capacity_json(const struct mig_capacity *c)

@@ -911,6 +911,21 @@ struct mig_lease {
 	bool reused;  /* acquire: served from the pool (or a renewal), nothing created */
 	bool renewed; /* acquire: an existing lease of that name had its TTL renewed */
 	bool destroyed; /* release: its instance was destroyed (else state says pooled or draining) */
+	/* The device nodes a process opens to use the MIG device, as mig_node_read_devnodes reads
+	 * them under the context's root (paths as the host names them). Filled by
+	 * mig_lease_acquire, mig_lease_renew, mig_lease_list (every entry whose instance is on the
+	 * node) and mig_lease_release (the nodes it had: revoke them); not kept in the table. */
+	bool devnodes_known; /* false: devnodes is all zero and devnodes_error says why (no
+			      * /proc/driver/nvidia-caps/mig-minors under the root, the GPU's minor
+			      * number unknown, no nvidia-caps line in /proc/devices, ...) */
+	char devnodes_error[MIG_ERROR_MSG_MAX];
+	struct mig_ci_devnodes devnodes; /* /dev/nvidia<minor> and its GPU and compute instance
+					  * capability nodes /dev/nvidia-caps/nvidia-cap<N> */
+	/* The control nodes every CUDA process opens besides: /dev/nvidiactl, and with the
+	 * nvidia-uvm module /dev/nvidia-uvm and /dev/nvidia-uvm-tools. Shared by every MIG device
+	 * of the node (never revoke them on release); filled whenever devnodes is, known or not. */
+	struct mig_devnode control[3];
+	size_t ncontrol;
 	MIG_RESERVED(8);
 };
 

@@ -133,6 +133,8 @@ void mig_exec_undo_creates(struct mig_ctx *ctx, const struct mig_plan *plan, siz
 /* ---- the transaction's insides, for the stages built on it (lib/lease) ---- */
 /* The node read under the lock, to mark (mig_ci.leased) before planning; replaced by execute. */
 struct mig_node *mig_txn_node_mut(struct mig_txn *t);
+/* The context the transaction reads the node through (for mig_node_read_devnodes on it). */
+struct mig_ctx *mig_txn_ctx(struct mig_txn *t);
 /* Run fn once, in the next mig_txn_execute that succeeds, after the node was re-read and checked
  * and before the journal is dropped: what fn records (a lease) is then never lost while the
  * change stands. fn failing fails the execute and keeps the journal, so the next

@@ -13,8 +13,9 @@
  * "creating" entry is then dropped, and whatever is at its placement is left alone.
  */
 #include <ctype.h>
-#include <stddef.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,6 +502,65 @@ int mig_lease_reconcile(struct mig_txn *txn, const struct mig_lease_options *o, 
 	int rc = table_load(txn, o, &t, err) || reconcile(txn, o, &t, rep, err) ? -1 : 0;
 	table_free(&t);
 	return rc;
+}
+
+/* ---- device nodes ---------------------------------------------------------------- */
+
+static void devnodes_unknown(struct mig_lease *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void devnodes_unknown(struct mig_lease *l, const char *fmt, ...)
+{
+	va_list ap;
+	l->devnodes_known = false;
+	memset(&l->devnodes, 0, sizeof(l->devnodes));
+	va_start(ap, fmt);
+	vsnprintf(l->devnodes_error, sizeof(l->devnodes_error), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Fill the device nodes of ls[0..n) from the transaction's node: its own when its read had
+ * them (MIG_READ_DEVNODES), else read once here (one minor number per GPU, /proc/devices,
+ * mig-minors, a stat per node). Never fails: what cannot be known is said in the entry, and
+ * no number is made up (a capability node needs mig-minors' minor and nvidia-caps' major).
+ */
+static void fill_devnodes(struct mig_txn *txn, struct mig_lease *ls, size_t n)
+{
+	struct mig_node *node = mig_txn_node_mut(txn);
+	struct mig_error err;
+	if (n == 0)
+		return;
+	mig_error_reset(&err);
+	if (!node->devnodes && mig_node_read_devnodes(mig_txn_ctx(txn), node, 0, &err)) {
+		for (size_t i = 0; i < n; i++) {
+			devnodes_unknown(&ls[i], "reading the device nodes: %s", err.msg);
+			ls[i].ncontrol = 0;
+		}
+		return;
+	}
+	const struct mig_node_devnodes *nd = node->devnodes;
+	for (size_t i = 0; i < n; i++) {
+		struct mig_lease *l = &ls[i];
+		const struct mig_gpu *g = gpu_of(node, l->gpu_uuid, NULL);
+		const struct mig_ci *ci = NULL;
+		for (size_t j = 0; g && j < g->ngis && !ci; j++)
+			for (size_t k = 0; k < g->gis[j].ncis && !ci; k++)
+				if (strcmp(g->gis[j].cis[k].uuid, l->mig_uuid) == 0)
+					ci = &g->gis[j].cis[k];
+		const size_t room = sizeof(l->control) / sizeof(l->control[0]);
+		l->ncontrol = nd->ncontrol < room ? nd->ncontrol : room;
+		memcpy(l->control, nd->control, l->ncontrol * sizeof(l->control[0]));
+		l->devnodes_error[0] = '\0';
+		if (!ci)
+			devnodes_unknown(l, "its MIG device %s is not on the node", l->mig_uuid);
+		else if (!g->minor_known)
+			devnodes_unknown(l, "the device minor number of GPU %u (NVML) is unknown", g->index);
+		else if (!ci->devnodes || !nd->caps_major)
+			devnodes_unknown(l, "%s", nd->error[0] ? nd->error : "the driver's tables do not name them");
+		else {
+			l->devnodes = *ci->devnodes;
+			l->devnodes_known = true;
+		}
+	}
 }
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -1089,6 +1149,8 @@ int mig_lease_acquire(struct mig_txn *txn, const struct mig_lease_options *o, co
 			 ? -1
 			 : 0;
 	table_free(&t);
+	if (rc == 0)
+		fill_devnodes(txn, out, 1); /* from the node as the create left it */
 	return rc;
 }
 
@@ -1117,6 +1179,7 @@ int mig_lease_release(struct mig_txn *txn, const struct mig_lease_options *o, co
 	}
 	if (mig_plan_new(&plan, err))
 		goto fail;
+	fill_devnodes(txn, &t.e[i], 1); /* while the instance is there: the nodes to revoke */
 	struct mig_lease was = t.e[i];
 	int keep = end_instance(o, &t, i, mig_txn_node(txn), plan, true, now_of(o), &rep, err);
 	if (keep < 0 || execute(txn, plan, err))
@@ -1174,8 +1237,10 @@ int mig_lease_renew(struct mig_txn *txn, const struct mig_lease_options *o, cons
 		e->ttl = ttl;
 	e->expires = now_of(o) + e->ttl;
 	rc = save_out(&t, i, out, err);
-	if (rc == 0 && out)
+	if (rc == 0 && out) {
 		out->renewed = true;
+		fill_devnodes(txn, out, 1);
+	}
 out:
 	table_free(&t);
 	return rc;
@@ -1193,6 +1258,7 @@ int mig_lease_list(struct mig_txn *txn, const struct mig_lease_options *o, struc
 		table_free(&t);
 		return -1;
 	}
+	fill_devnodes(txn, t.e, t.n);
 	*out = t.e;
 	*n = t.n;
 	t.e = NULL;

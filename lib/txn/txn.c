@@ -326,6 +326,11 @@ struct mig_node *mig_txn_node_mut(struct mig_txn *t)
 	return t->node;
 }
 
+struct mig_ctx *mig_txn_ctx(struct mig_txn *t)
+{
+	return t->ctx;
+}
+
 const char *mig_txn_state_dir(const struct mig_txn *t)
 {
 	return t->opts.state_dir;

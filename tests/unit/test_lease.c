@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -399,6 +400,246 @@ static void test_enable_mig_by_size(void **state)
 	mig_ctx_free(ctx);
 }
 
+/* ---- device nodes (issue 12: a lease gives its MIG device's nodes) ---- */
+
+/* Two A100s whose device minors are not their indexes (GPU 0 is /dev/nvidia1, GPU 1 is
+ * /dev/nvidia0), both with MIG enabled. */
+static void swapped_minors(struct sim_state *st)
+{
+	st->gpus[0].minor = 1;
+	st->gpus[1].minor = 0;
+	st->gpus[0].mig_current = st->gpus[0].mig_pending = NVML_DEVICE_MIG_ENABLE;
+	st->gpus[1].mig_current = st->gpus[1].mig_pending = NVML_DEVICE_MIG_ENABLE;
+}
+
+/* The text of root/rel, read here (not through libmig), or fail. */
+static char *slurp_under(const char *root, const char *rel)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	FILE *f = fopen(path, "r");
+	static char buf[1 << 16];
+	if (!f) {
+		fail_msg("cannot read %s", path);
+		return buf;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The number before name on a line of /proc/devices' text. */
+static unsigned int major_of(const char *devices, const char *name)
+{
+	char want[64];
+	snprintf(want, sizeof(want), " %s\n", name);
+	const char *p = strstr(devices, want);
+	if (!p) {
+		fail_msg("no '%s' line in /proc/devices", name);
+		return 0;
+	}
+	while (p > devices && p[-1] != '\n')
+		p--;
+	return (unsigned int)strtoul(p, NULL, 10);
+}
+
+/* The minor mig-minors gives gpu<minor>/gi<gi>[/ci<ci>]/access (ci < 0: the GI's). */
+static unsigned int table_minor(const char *root, unsigned int gpu_minor, unsigned int gi, int ci)
+{
+	char want[80];
+	if (ci < 0)
+		snprintf(want, sizeof(want), "\ngpu%u/gi%u/access ", gpu_minor, gi);
+	else
+		snprintf(want, sizeof(want), "\ngpu%u/gi%u/ci%d/access ", gpu_minor, gi, ci);
+	const char *text = slurp_under(root, "/proc/driver/nvidia-caps/mig-minors");
+	const char *p = strstr(text, want);
+	if (!p) {
+		fail_msg("mig-minors has no line%s", want);
+		return 0;
+	}
+	return (unsigned int)strtoul(p + strlen(want), NULL, 10);
+}
+
+static void expect_node(const struct mig_devnode *d, const char *path, unsigned int major, unsigned int minor)
+{
+	assert_string_equal(d->path, path);
+	assert_int_equal(d->major, major);
+	assert_int_equal(d->minor, minor);
+}
+
+/* The lease's nodes are those of the driver's tables for its GPU's minor and ids. */
+static void expect_lease_nodes(struct mig_ctx *ctx, const struct mig_lease *l, unsigned int gpu_minor)
+{
+	const char *root = mig_ctx_root(ctx);
+	char devices[4096], path[64];
+	snprintf(devices, sizeof(devices), "%s", slurp_under(root, "/proc/devices"));
+	unsigned int caps = major_of(devices, "nvidia-caps"), uvm = major_of(devices, "nvidia-uvm");
+	unsigned int gim = table_minor(root, gpu_minor, l->gi_id, -1), cim = table_minor(root, gpu_minor, l->gi_id, (int)l->ci_id);
+	assert_true(l->devnodes_known);
+	assert_string_equal(l->devnodes_error, "");
+	snprintf(path, sizeof(path), "/dev/nvidia%u", gpu_minor);
+	expect_node(&l->devnodes.gpu, path, major_of(devices, "nvidia-frontend"), gpu_minor);
+	snprintf(path, sizeof(path), "/dev/nvidia-caps/nvidia-cap%u", gim);
+	expect_node(&l->devnodes.gi_cap, path, caps, gim);
+	snprintf(path, sizeof(path), "/dev/nvidia-caps/nvidia-cap%u", cim);
+	expect_node(&l->devnodes.ci_cap, path, caps, cim);
+	/* the simulator made no /dev nodes here: none is said to exist */
+	assert_false(l->devnodes.gpu.exists || l->devnodes.gi_cap.exists || l->devnodes.ci_cap.exists);
+	assert_int_equal(l->ncontrol, 3);
+	expect_node(&l->control[0], "/dev/nvidiactl", 195, 255);
+	expect_node(&l->control[1], "/dev/nvidia-uvm", uvm, 0);
+	expect_node(&l->control[2], "/dev/nvidia-uvm-tools", uvm, 1);
+}
+
+static bool same_nodes(const struct mig_lease *a, const struct mig_lease *b)
+{
+	return a->devnodes_known == b->devnodes_known && memcmp(&a->devnodes, &b->devnodes, sizeof(a->devnodes)) == 0 &&
+	       a->ncontrol == b->ncontrol && memcmp(a->control, b->control, sizeof(a->control)) == 0;
+}
+
+/* acquire, renew, list and release give the nodes of mig-minors and /proc/devices, by the GPU's
+ * minor number (never its index); list reads them once (two NVML calls per GPU), and not at
+ * all when the transaction's node was read with them. */
+static void test_devnodes_from_driver_tables(void **state)
+{
+	(void)state;
+	struct mig_error err;
+	sim_node_edit(state_path, "2xA100-SXM4-40GB", swapped_minors);
+	unlink(journal_path);
+	unlink(table_path);
+	struct mig_ctx *ctx = sim_ctx();
+	struct mig_lease_options o = opts(1000);
+	struct mig_lease_request r = req("3g.20gb", 0);
+	struct mig_lease big, small, out;
+	r.gpus = "1";
+	acquire_ok(ctx, &o, &r, &big);
+	assert_int_equal(big.gpu, 1);
+	expect_lease_nodes(ctx, &big, 0);
+	/* the facts' example: GPU minor 0, GI 2 is nvidia-cap21, its CI 0 nvidia-cap22 */
+	assert_int_equal(big.gi_id, 2);
+	assert_int_equal(big.ci_id, 0);
+	assert_int_equal(big.devnodes.gi_cap.minor, 21);
+	assert_int_equal(big.devnodes.ci_cap.minor, 22);
+	r = req("1g.5gb", 0);
+	r.gpus = "0";
+	r.owner_pid = 0;
+	r.ttl = 10;
+	acquire_ok(ctx, &o, &r, &small);
+	assert_int_equal(small.gpu, 0);
+	expect_lease_nodes(ctx, &small, 1);
+	assert_int_not_equal(small.devnodes.gi_cap.minor, big.devnodes.gi_cap.minor);
+
+	struct mig_txn *txn = begin(ctx);
+	struct mig_lease *ls = NULL;
+	size_t n = 0;
+	unsigned long calls = mig_ctx_nvml_calls(ctx);
+	assert_int_equal(mig_lease_list(txn, &o, &ls, &n, NULL, &err), 0);
+	assert_int_equal(mig_ctx_nvml_calls(ctx) - calls, 4); /* a handle and a minor per GPU, once */
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_true(same_nodes(&ls[i], strcmp(ls[i].id, big.id) == 0 ? &big : &small));
+	free(ls);
+	/* the node now has them: a second call reads none */
+	calls = mig_ctx_nvml_calls(ctx);
+	assert_int_equal(mig_lease_renew(txn, &o, small.id, 0, 20, &out, &err), 0);
+	assert_int_equal(mig_ctx_nvml_calls(ctx), calls);
+	assert_true(same_nodes(&out, &small));
+	/* release: the nodes it had, to revoke */
+	assert_int_equal(mig_lease_release(txn, &o, big.id, 0, &out, &err), 0);
+	assert_true(out.destroyed);
+	assert_true(same_nodes(&out, &big));
+	end(txn);
+
+	/* a transaction whose node was read with the device nodes: list reads nothing more */
+	struct mig_txn_options to;
+	memset(&to, 0, sizeof(to));
+	to.size = sizeof(to);
+	to.admin = MIG_ADMIN_INSTANCES;
+	to.lock_path = lock_path;
+	to.journal_path = journal_path;
+	to.lock_timeout = 5;
+	to.read_flags = MIG_READ_DEVNODES;
+	assert_int_equal(mig_txn_begin(ctx, &to, &txn, &err), 0);
+	calls = mig_ctx_nvml_calls(ctx);
+	assert_int_equal(mig_lease_list(txn, &o, &ls, &n, NULL, &err), 0);
+	assert_int_equal(mig_ctx_nvml_calls(ctx), calls);
+	assert_int_equal(n, 1);
+	assert_true(same_nodes(&ls[0], &small));
+	free(ls);
+	end(txn);
+	mig_ctx_free(ctx);
+}
+
+/* Where the driver's tables are not under the root, or lack the instance, the lease is still
+ * made, says why its nodes are unknown, and gives no number. */
+static void test_devnodes_unknown(void **state)
+{
+	(void)state;
+	struct mig_ctx *ctx = fresh();
+	struct mig_lease_options o = opts(0);
+	struct mig_lease_request r = req("2g.10gb", 0);
+	struct mig_lease l, out, zero;
+	struct mig_error err;
+	char empty[400], minors[400], saved[420];
+	memset(&zero, 0, sizeof(zero));
+
+	/* a root without the driver's files */
+	snprintf(empty, sizeof(empty), "%s/empty-root", dir);
+	assert_int_equal(mkdir(empty, 0755), 0);
+	assert_int_equal(mig_ctx_set_root(ctx, empty, &err), 0);
+	acquire_ok(ctx, &o, &r, &l);
+	assert_int_equal(l.state, MIG_LEASE_ACTIVE);
+	assert_true(strncmp(l.mig_uuid, "MIG-", 4) == 0);
+	assert_false(l.devnodes_known);
+	assert_true(memcmp(&l.devnodes, &zero.devnodes, sizeof(l.devnodes)) == 0);
+	if (!strstr(l.devnodes_error, "/proc/devices") && !strstr(l.devnodes_error, "mig-minors"))
+		fail_msg("the reason names neither file: %s", l.devnodes_error);
+	/* no /proc/devices: no nvidia-uvm; nvidiactl is the driver's fixed 195:255 */
+	assert_int_equal(l.ncontrol, 1);
+	expect_node(&l.control[0], "/dev/nvidiactl", 195, 255);
+	struct mig_txn *txn = begin(ctx);
+	assert_int_equal(mig_lease_release(txn, &o, l.id, 0, &out, &err), 0);
+	assert_false(out.devnodes_known);
+	assert_true(out.destroyed);
+	end(txn);
+
+	/* the simulator's root, its mig-minors unreadable (a directory in its place) */
+	assert_int_equal(mig_ctx_set_root(ctx, NULL, &err), 0);
+	mig_ctx_free(ctx);
+	ctx = sim_ctx();
+	snprintf(minors, sizeof(minors), "%s/proc/driver/nvidia-caps/mig-minors", mig_ctx_root(ctx));
+	snprintf(saved, sizeof(saved), "%s.saved", minors);
+	assert_int_equal(rename(minors, saved), 0);
+	assert_int_equal(mkdir(minors, 0755), 0);
+	acquire_ok(ctx, &o, &r, &l);
+	assert_false(l.devnodes_known);
+	assert_non_null(strstr(l.devnodes_error, "cannot read"));
+	assert_non_null(strstr(l.devnodes_error, "mig-minors"));
+	assert_true(memcmp(&l.devnodes, &zero.devnodes, sizeof(l.devnodes)) == 0);
+	assert_int_equal(l.ncontrol, 3); /* /proc/devices is there */
+	txn = begin(ctx);
+	struct mig_lease *ls = NULL;
+	size_t n = 0;
+	assert_int_equal(mig_lease_list(txn, &o, &ls, &n, NULL, &err), 0);
+	assert_int_equal(n, 1);
+	assert_false(ls[0].devnodes_known);
+	assert_non_null(strstr(ls[0].devnodes_error, "mig-minors"));
+	free(ls);
+	end(txn);
+	assert_int_equal(rmdir(minors), 0);
+	assert_int_equal(rename(saved, minors), 0);
+	/* back: the same lease's nodes are known again */
+	txn = begin(ctx);
+	assert_int_equal(mig_lease_list(txn, &o, &ls, &n, NULL, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(ls[0].devnodes_known);
+	expect_lease_nodes(ctx, &ls[0], 0);
+	free(ls);
+	end(txn);
+	mig_ctx_free(ctx);
+}
+
 static void test_settings(void **state)
 {
 	(void)state;
@@ -451,6 +692,8 @@ int main(void)
 		cmocka_unit_test(test_request_errors),
 		cmocka_unit_test(test_enable_mig_by_size),
 		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_devnodes_from_driver_tables),
+		cmocka_unit_test(test_devnodes_unknown),
 	};
 	int rc = cmocka_run_group_tests_name("lease", tests, NULL, NULL);
 	return sim_test_end(rc, dir);
