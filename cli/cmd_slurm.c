@@ -1206,6 +1206,23 @@ static char *slurm_conf_edit(const char *text, const char *path, const char *nod
 	return buf;
 }
 
+/* The GPU count of a Gres= value ("gpu:a:1,gpu:b:2" is 3). */
+static unsigned long gres_total(const char *value)
+{
+	unsigned long n = 0;
+	for (const char *p = value; *p;) {
+		size_t k = strcspn(p, ",");
+		const char *colon = NULL;
+		for (const char *q = p; q < p + k; q++)
+			if (*q == ':')
+				colon = q;
+		if (colon)
+			n += strtoul(colon + 1, NULL, 10);
+		p += k + (p[k] == ',');
+	}
+	return n;
+}
+
 /* Is the live record r gone after plan? */
 static bool rec_destroyed(const struct gres_rec *r, const struct mig_plan *plan)
 {
@@ -1551,7 +1568,7 @@ static int slurm_reconfigure(struct cli *c, int argc, char **argv)
 		targets = NULL;
 		char list[400];
 		jobs_text(jobs, njobs, list, sizeof(list));
-		if (!r.drained) {
+		if (!told) { /* also a node an earlier run drained: the reason says what this one waits for */
 			char reason[600];
 			snprintf(reason, sizeof(reason), "waiting for %s%s on MIG devices the new layout destroys",
 				 njobs ? "jobs " : "processes", njobs ? list : "");
@@ -1691,12 +1708,31 @@ static int slurm_reconfigure(struct cli *c, int argc, char **argv)
 			if (!c->json)
 				printf("Set Gres=%s on %s's line in %s\n", *value ? value : "(none)", r.node, r.slurm_conf);
 		}
+		/* and when the count changes, slurmctld kills the node's jobs with GPUs as it starts
+		 * ("_validate_node_gres_cnt: Killing job N: gres/gpu count mismatch") */
+		char busy[600] = "";
+		struct held *held = NULL;
+		size_t nheld = 0;
+		if (gres_total(value) != gres_total(gres_before) && slurm_held(r.node, &held, &nheld, what, sizeof(what)) == 0 &&
+		    nheld) {
+			unsigned int jobs[64];
+			size_t njobs = 0;
+			char list[400];
+			for (size_t i = 0; i < nheld; i++)
+				add_job(jobs, &njobs, 64, held[i].job);
+			jobs_text(jobs, njobs, list, sizeof(list));
+			snprintf(busy, sizeof(busy),
+				 " once jobs %s ended (they hold GPUs here, and Slurm 22.05 kills the jobs of a node whose "
+				 "GPU count changed when slurmctld starts)",
+				 list);
+		}
+		free(held);
 		snprintf(why, sizeof(why),
 			 "the node's GPUs changed (Gres=%s, was %s; %s written); Slurm takes a new Gres= of GPUs with "
-			 "File= only when slurmctld starts: %srestart slurmctld, then run this command again (it has slurmd "
-			 "read gres.conf and resumes the node)",
+			 "File= only when slurmctld starts: %srestart slurmctld%s, then run this command again (it has "
+			 "slurmd read gres.conf and resumes the node)",
 			 *value ? value : "(none)", *gres_before ? gres_before : "(none)", r.gres_path,
-			 r.slurm_conf ? "" : "set that Gres= on the node's line in slurm.conf, ");
+			 r.slurm_conf ? "" : "set that Gres= on the node's line in slurm.conf, ", busy);
 		ret = stop_drained(c, &r, why);
 		goto out;
 	}

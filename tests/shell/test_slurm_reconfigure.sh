@@ -38,6 +38,12 @@ mig-configs:
       mig-devices: {"3g.20gb": 1, "1c.2g.10gb": 2, "1g.5gb": 1}
     - devices: [1]
       mig-enabled: false
+  grow:
+    - devices: [0]
+      mig-enabled: true
+      mig-devices: {"3g.20gb": 1, "1g.5gb": 4}
+    - devices: [1]
+      mig-enabled: false
   whole:
     - devices: [0]
       mig-enabled: true
@@ -178,13 +184,21 @@ t_cluster_reconfigure_around_running_jobs() {
 		"the two 1c.2g.10gb"
 	# the 3g.20gb is still the long job's: Slurm does not hand it out twice
 	expect_rc 1 srun --immediate=2 --gres=gpu:3g.20gb:1 true
+	# "grow" keeps the 3g.20gb too, but Slurm's GPU count changes (5 to 6): slurmctld kills the
+	# node's GPU jobs as it starts with another count, so the message says to wait for them
+	expect_rc 5 reconf -c grow
+	expect_contains "$ERR" "restart slurmctld once jobs $job ended (they hold GPUs here, and Slurm 22.05 kills the jobs of a node whose GPU count changed when slurmctld starts)"
+	expect_eq "$(squeue -h -j "$job" -o %T)" RUNNING "the long job"
+	expect_eq "$(devices | awk -v u="$uuid" '$3==u {print $1, $2}')" "$keep_gi" "the long job's GI and CI"
 	# "whole" destroys the busy 3g.20gb: drain, wait for the job, then apply
 	reconf -c whole --timeout 60 >"$TEST_TMP/r.out" 2>"$TEST_TMP/r.err" &
 	local rpid=$!
-	wait_for 20 sh -c "scontrol -o show node $HOST | grep -q 'State=[A-Z+]*DRAIN'" || fail "the node was not drained"
-	expect_contains "$(scontrol -o show node "$HOST")" "Reason=migctl reconfigure: waiting for jobs $job on MIG devices the new layout destroys"
-	expect_eq "$(devices | awk '{print $4}' | sort | tr '\n' ' ')" "1c.2g.10gb 1c.2g.10gb 1g.5gb 3g.20gb " "layout while waiting"
+	wait_for 20 sh -c "scontrol -o show node $HOST | grep -q 'Reason=migctl reconfigure: waiting for jobs $job on MIG devices the new layout destroys'" ||
+		fail "no reason for the job: $(scontrol -o show node "$HOST")"
+	expect_contains "$(node_field State)" DRAIN
+	expect_eq "$(devices | awk '{print $4}' | sort | tr '\n' ' ')" "1g.5gb 1g.5gb 1g.5gb 1g.5gb 3g.20gb " "layout while waiting"
 	expect_rc 1 srun --immediate=2 --gres=gpu:1g.5gb:1 true # drained: no new job
+	expect_eq "$(squeue -h -j "$job" -o %T)" RUNNING "the long job while waiting"
 	scancel "$job"
 	wait "$rpid"
 	expect_eq "$?" 5 "reconfigure after the job ended ($(cat "$TEST_TMP/r.err"))"
@@ -240,6 +254,31 @@ t_cluster_reconfigure_timeout_leaves_the_node_drained() {
 	expect_eq "$(json_eval 'd["operations_done"]' <<<"$OUT")" 0
 	expect_eq "$(json_eval 'd["gres"]' <<<"$OUT")" "gpu:7g.40gb:1,gpu:a100-sxm4-40gb:1"
 	expect_not_contains "$(node_field State)" DRAIN
+	# a job on GPU 1, which "keep" keeps but which is record 4, not 1, in the new gres.conf
+	# (Slurm tracks a job's GPUs by number): the GPUs are changed, gres.conf waits for the job
+	read -r job uuid <<<"$(job_on a100-sxm4-40gb 300)" || { fail "the GPU job did not start"; stop_cluster; return; }
+	expect_rc 5 reconf -c keep --timeout 1
+	expect_contains "$ERR" "timed out after 1 s: job $job holds GPU $uuid (GRES record 1), and it gets another number in the new gres.conf; the MIG change is applied, gres.conf not rewritten"
+	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$CL/$HOST/etc/gres.conf" --check
+	expect_eq "$(devices | awk '{print $4}' | sort | tr '\n' ' ')" "1c.2g.10gb 1c.2g.10gb 1g.5gb 3g.20gb " "the layout"
+	expect_eq "$(squeue -h -j "$job" -o %T)" RUNNING "the job on GPU 1"
+	expect_contains "$(node_field State)" DRAIN
+	scancel "$job"
+	wait_for 20 sh -c "[ -z \"\$(squeue -h -j $job -o %T 2>/dev/null)\" ]"
+	expect_rc 5 reconf -c keep --timeout 10
+	expect_contains "$OUT" "MIG configuration applied (0 operations)"
+	expect_contains "$ERR" "restart slurmctld, then run this command again"
+	expect_rc 0 "$MIGCTL" --sim slurm gres --output "$CL/$HOST/etc/gres.conf" --check
+	# a process NVML sees on a MIG device the layout destroys (no Slurm job): waited for too
+	local pid u3g
+	u3g=$(devices | awk '$4=="3g.20gb" {print $3}')
+	pid=$(sim proc start --uuid "$u3g")
+	before=$(sim_snapshot)
+	expect_rc 5 reconf -c whole --timeout 0
+	expect_contains "$ERR" "timed out after 0 s waiting: process $pid runs on $u3g"
+	expect_eq "$(sim_snapshot)" "$before" "the GPUs"
+	expect_contains "$(node_field State)" DRAIN
+	sim proc stop "$pid" >/dev/null
 	end_jobs
 	stop_cluster
 }
