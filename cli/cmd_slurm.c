@@ -163,7 +163,15 @@ static char *gres_value(const struct gres_list *l)
 	return buf;
 }
 
+/* gres.conf's text; with node (--node-name), each record starts NodeName=<node>. */
+static char *gres_text_for(const struct gres_list *l, const char *value, const char *node);
+
 static char *gres_text(const struct gres_list *l, const char *value)
+{
+	return gres_text_for(l, value, NULL);
+}
+
+static char *gres_text_for(const struct gres_list *l, const char *value, const char *node)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -183,6 +191,8 @@ static char *gres_text(const struct gres_list *l, const char *value)
 			fprintf(f, "# %zu: GPU %u GPU instance %u compute instance %u, %s\n", i, r->gpu, r->gi, r->ci, r->uuid);
 		else
 			fprintf(f, "# %zu: GPU %u (MIG off), %s\n", i, r->gpu, r->uuid);
+		if (node)
+			fprintf(f, "NodeName=%s ", node);
 		fprintf(f, "Name=gpu Type=%s %s=", r->type, r->nfiles > 1 ? "MultipleFiles" : "File");
 		for (size_t k = 0; k < r->nfiles; k++)
 			fprintf(f, "%s%s", k ? "," : "", r->files[k]);
@@ -307,7 +317,7 @@ static unsigned int first_diff_line(const char *a, const char *b)
 
 static int slurm_gres(struct cli *c, int argc, char **argv)
 {
-	const char *output = NULL;
+	const char *output = NULL, *node_name = NULL;
 	bool check = false, value_only = false, mknod = false;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) {
@@ -322,6 +332,14 @@ static int slurm_gres(struct cli *c, int argc, char **argv)
 			value_only = true;
 		} else if (strcmp(argv[i], "--mknod") == 0) {
 			mknod = true;
+		} else if (strcmp(argv[i], "--node-name") == 0) {
+			if (i + 1 >= argc || !*argv[i + 1])
+				return cli_usage("slurm gres: --node-name needs the node's name in slurm.conf");
+			node_name = argv[++i];
+			if (strpbrk(node_name, " \t\n#=,[]"))
+				return cli_usage("slurm gres: --node-name takes one node name (no blanks, '#', '=', ',' or "
+						 "brackets; got '%s')",
+						 node_name);
 		} else {
 			return cli_usage("slurm gres: unexpected argument '%s'", argv[i]);
 		}
@@ -340,7 +358,7 @@ static int slurm_gres(struct cli *c, int argc, char **argv)
 	if (gres_from_node(c, c->node, &l))
 		goto out;
 	value = gres_value(&l);
-	text = value ? gres_text(&l, value) : NULL;
+	text = value ? gres_text_for(&l, value, node_name) : NULL;
 	if (!text) {
 		ret = cli_fail(c, "out of memory");
 		goto out;
@@ -1852,7 +1870,7 @@ int cmd_slurm(struct cli *c, int argc, char **argv)
 		return slurm_task_prolog(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "reconfigure") == 0)
 		return slurm_reconfigure(c, argc, argv);
-	return cli_usage("slurm: expected 'slurm gres [--output FILE [--check]] [--gres-value] [--mknod]' or "
+	return cli_usage("slurm: expected 'slurm gres [--output FILE [--check]] [--gres-value] [--mknod] [--node-name NAME]' or "
 			 "'slurm task-prolog [--gres-conf FILE]' or 'slurm reconfigure -f CONFIG -c NAME [--node NAME] "
 			 "[--timeout SECONDS] [--gres-conf FILE] [--slurm-conf FILE]'");
 }

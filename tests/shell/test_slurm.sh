@@ -251,6 +251,27 @@ t_task_prolog_failures() {
 	expect_contains "$OUT" "junk.conf:1: 'junk' is not KEY=VALUE"
 }
 
+# --node-name: every record names the node, for a gres.conf shared by several nodes; the task
+# prolog counts that node's records only
+t_gres_node_name() {
+	setup_node
+	expect_rc 0 "$MIGCTL" --sim slurm gres --node-name n7 --output "$TEST_TMP/gres.conf"
+	local recs
+	recs=$(grep -v '^#' "$TEST_TMP/gres.conf")
+	expect_eq "$(grep -c '^NodeName=n7 Name=gpu Type=' <<<"$recs")" 5 "records naming n7"
+	expect_eq "$(sed 's/^NodeName=n7 //' <<<"$recs")" "$("$MIGCTL" --sim slurm gres | grep -v '^#')" "the records"
+	local u0
+	u0=$(grep -m1 -o 'MIG-[0-9a-f-]*' "$TEST_TMP/gres.conf")
+	prolog 0 SLURM_STEP_GPUS=0 SLURMD_NODENAME=n7
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u0"
+	prolog 1 SLURM_STEP_GPUS=0 SLURMD_NODENAME=n8
+	expect_contains "$OUT" "names GPU 0, but $TEST_TMP/gres.conf has 0 gpu record(s) for this node"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --node-name
+	expect_contains "$ERR" "--node-name needs the node's name"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --node-name "n[1-2]"
+	expect_contains "$ERR" "--node-name takes one node name"
+}
+
 t_task_prolog_reads_hand_written_records() {
 	setup_node
 	# File=a,b is two GPUs; records of other nodes and other GRES are not numbered; the node
