@@ -116,6 +116,55 @@ t_refusals_without_slurm() {
 	expect_eq "$(sim_snapshot)" "$before" "the GPUs after the refusals"
 }
 
+# A stand-in scontrol (no Slurm, no root): how the jobs' lines are read. Host lists with
+# ranges, several nodes a job, IDX ranges, other GRES, jobs that hold nothing (completed,
+# pending); the node's reason and drain as scontrol is asked for them.
+t_jobs_read_from_scontrol() {
+	setup_node
+	write_configs
+	mkdir -p "$TEST_TMP/fake" "$TEST_TMP/etc"
+	"$MIGCTL" --sim slurm gres --output "$TEST_TMP/etc/gres.conf" >/dev/null
+	cat >"$TEST_TMP/fake/scontrol" <<FAKE
+#!/bin/sh
+echo "\$*" >>"$TEST_TMP/scontrol.log"
+case "\$*" in
+"-o show node n5") echo "NodeName=n5 Arch=x86_64 Gres=gpu:x:1 NodeAddr=10.9.9.9 NodeHostName=$HOST State=MIXED Partitions=p Reason=none" ;;
+"-o show job -d")
+	echo "JobId=7 JobName=a JobState=RUNNING Reason=None NodeList=n[1-5,9] NumNodes=5 JOB_GRES=gpu:4   Nodes=n[1-4] CPU_IDs=0 Mem=0 GRES=gpu:3g.20gb:1(IDX:0)   Nodes=n[3-5],n9 CPU_IDs=0-1 Mem=0 GRES=mps:100(IDX:0),gpu:1g.5gb:2(IDX:2-3) MinCPUsNode=1"
+	echo "JobId=8 JobName=b JobState=COMPLETED Reason=None NodeList=n5 NumNodes=1   Nodes=n5 CPU_IDs=0 Mem=0 GRES=gpu:2g.10gb:1(IDX:1) MinCPUsNode=1"
+	echo "JobId=9 JobName=c JobState=PENDING Reason=Resources NodeList=(null) NumNodes=1 MinCPUsNode=1"
+	echo "JobId=10 JobName=d JobState=RUNNING Reason=None NodeList=n05 NumNodes=1   Nodes=n05 CPU_IDs=0 Mem=0 GRES=gpu:2g.10gb:1(IDX:1) MinCPUsNode=1" ;;
+update*) ;;
+*) echo "fake scontrol: \$*" >&2; exit 1 ;;
+esac
+FAKE
+	chmod 755 "$TEST_TMP/fake/scontrol"
+	local before u2 u3
+	before=$(sim_snapshot)
+	u2=$(grep '^# 2:' "$TEST_TMP/etc/gres.conf" | grep -o 'MIG-[0-9a-f-]*')
+	u3=$(grep '^# 3:' "$TEST_TMP/etc/gres.conf" | grep -o 'MIG-[0-9a-f-]*')
+	# "whole" destroys every MIG device of GPU 0: on n5, job 7 holds records 2 and 3 (n[3-5]),
+	# not record 0 (n[1-4]); job 8 is completed, job 10 runs on n05, not n5
+	PATH="$TEST_TMP/fake:$PATH" expect_rc 5 "$MIGCTL" --sim slurm reconfigure -f "$TEST_TMP/mig.yaml" -c whole \
+		--node n5 --gres-conf "$TEST_TMP/etc/gres.conf" --timeout 0
+	expect_contains "$ERR" "timed out after 0 s waiting: job 7 holds MIG device $u2 (GRES record 2); job 7 holds MIG device $u3 (GRES record 3)"
+	expect_not_contains "$ERR" "job 8"
+	expect_not_contains "$ERR" "job 10"
+	expect_not_contains "$ERR" "record 0" # n5 is not in n[1-4]
+	expect_eq "$(grep -c '^update NodeName=n5 State=DRAIN Reason=migctl reconfigure: ' "$TEST_TMP/scontrol.log")" 2 "drain, then the reason of the timeout"
+	expect_contains "$(cat "$TEST_TMP/scontrol.log")" "Reason=migctl reconfigure: waiting for jobs 7 on MIG devices the new layout destroys"
+	expect_not_contains "$(cat "$TEST_TMP/scontrol.log")" "RESUME"
+	expect_eq "$(sim_snapshot)" "$before" "the GPUs"
+	# n5 is at another machine's address under another host name: refused, nothing asked of Slurm
+	sed -i "s/NodeHostName=$HOST/NodeHostName=elsewhere/" "$TEST_TMP/fake/scontrol"
+	: >"$TEST_TMP/scontrol.log"
+	PATH="$TEST_TMP/fake:$PATH" expect_rc 1 "$MIGCTL" --sim slurm reconfigure -f "$TEST_TMP/mig.yaml" -c whole \
+		--node n5 --gres-conf "$TEST_TMP/etc/gres.conf"
+	expect_contains "$ERR" "node n5 is not this machine: Slurm's node is at NodeAddr=10.9.9.9 NodeHostName=elsewhere"
+	expect_eq "$(cat "$TEST_TMP/scontrol.log")" "-o show node n5" "what was asked of Slurm"
+	expect_eq "$(sim_snapshot)" "$before" "the GPUs"
+}
+
 t_slurm_not_reachable() {
 	command -v scontrol >/dev/null 2>&1 || { skip "no scontrol (scripts/install-deps.sh)"; return; }
 	setup_node
