@@ -9,6 +9,8 @@
 # are the ones migctl writes, and whose gres.conf and TaskProlog script are its own; one node
 # on loopback, or two, each in a network namespace of its own joined to this host by a veth
 # pair (removed with the namespace).
+# CL_PROCTRACK, CL_TASKPLUGIN and CL_CGROUP_CONF (cgroup.conf's text), when set as the cluster
+# starts, replace proctrack/linuxproc, task/none and the absent cgroup.conf.
 CL="$TEST_TMP/cluster"
 CL_PIDS=()
 CL_NETNS=()
@@ -106,8 +108,8 @@ SlurmctldPidFile=$CL/slurmctld.pid
 SlurmdPidFile=$CL/spool/%n/slurmd.pid
 SlurmctldLogFile=$CL/log/slurmctld.log
 SlurmdLogFile=$CL/log/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=${CL_PROCTRACK:-proctrack/linuxproc}
+TaskPlugin=${CL_TASKPLUGIN:-task/none}
 TaskProlog=$CL/prolog.sh
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
@@ -124,6 +126,7 @@ $(printf '%s\n' "$@")
 PartitionName=p Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 	export SLURM_CONF="$CL/etc/slurm.conf"
+	[ -z "${CL_CGROUP_CONF:-}" ] || printf '%s\n' "$CL_CGROUP_CONF" >"$CL/etc/cgroup.conf"
 }
 
 # start_slurmctld [-i]: slurmctld of $SLURM_CONF (its pid in CL_CTLD, and CL_PIDS)
@@ -147,6 +150,7 @@ restart_slurmctld() {
 slurmd_in_ns() {
 	local name=$1 root=$2 ns=${3:-}
 	ln -sf "$SLURM_CONF" "$CL/$name/etc/slurm.conf"
+	[ ! -e "$CL/etc/cgroup.conf" ] || ln -sf "$CL/etc/cgroup.conf" "$CL/$name/etc/cgroup.conf"
 	local cmd="mount --make-rprivate / && mount --bind '$root/dev' /dev && mount --bind '$CL/$name/prolog.sh' '$CL/prolog.sh' && exec /usr/sbin/slurmd -D -f '$CL/$name/etc/slurm.conf' -N '$name'"
 	if [ -n "$ns" ]; then
 		nsenter --net="/run/netns/$ns" unshare -m sh -c "$cmd" >"$CL/log/slurmd-$name.out" 2>&1 &

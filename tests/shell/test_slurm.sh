@@ -413,6 +413,49 @@ t_cluster_stale_gres_conf_fails_the_task() {
 	stop_cluster
 }
 
+# ConstrainDevices=yes (task/cgroup, proctrack/cgroup, cgroup v1's devices controller): a job's
+# task may open exactly the device files of its gres.conf record. Without a driver, an allowed
+# node opens with "No such device or address" and a denied one fails with "Operation not
+# permitted" (the cgroup's refusal).
+t_cluster_constrain_devices() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return; }
+	[ -e /sys/fs/cgroup/devices/devices.allow ] ||
+		{ skip "no cgroup v1 devices controller at /sys/fs/cgroup/devices (Slurm 22.05's cgroup/v1 ConstrainDevices needs it)"; return; }
+	sim init 1xA100-SXM4-40GB >/dev/null
+	mc 0 mode enable
+	mc 0 create 3g.20gb,1g.5gb -C
+	CL_PROCTRACK=proctrack/cgroup CL_TASKPLUGIN=task/cgroup
+	export CL_PROCTRACK CL_TASKPLUGIN
+	CL_CGROUP_CONF='CgroupPlugin=cgroup/v1
+CgroupAutomount=no
+ConstrainDevices=yes'
+	export CL_CGROUP_CONF
+	cluster_up
+	local rc=$?
+	unset CL_PROCTRACK CL_TASKPLUGIN CL_CGROUP_CONF
+	[ "$rc" -eq 0 ] || return
+	local p recs mine other f
+	for p in 3g.20gb 1g.5gb; do
+		recs=$("$MIGCTL" --sim --json slurm gres | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["records"]: print(r["type"], " ".join(r["files"][1:]))')
+		mine=$(awk -v p="$p" '$1==p {print $2, $3}' <<<"$recs")
+		other=$(awk -v p="$p" '$1!=p {print $2, $3}' <<<"$recs")
+		expect_rc 0 srun --gres="gpu:$p:1" sh -c 'grep devices: /proc/self/cgroup; for f in /dev/nvidia0 /dev/nvidia-caps/*; do (exec 3<"$f") 2>&1 | sed "s|^|$f: |"; done'
+		expect_contains "$OUT" "/slurm_"
+		expect_contains "$OUT" "/dev/nvidia0: "
+		for f in /dev/nvidia0 $mine; do
+			expect_contains "$(grep "^$f: " <<<"$OUT")" "No such device or address"
+		done
+		for f in $other; do
+			expect_contains "$(grep "^$f: " <<<"$OUT")" "Operation not permitted"
+		done
+	done
+	stop_cluster
+}
+
 # Every type name migctl writes, for every GPU model the simulator knows (each GI profile,
 # and the model itself for a GPU with MIG off), read back by Slurm's own gres.conf parser
 # (slurmd -G) with the Gres= value on the node's line: each record as migctl wrote it.
