@@ -1159,11 +1159,10 @@ static char *slurm_conf_edit(const char *text, const char *path, const char *nod
 	for (const char *p = text; *p && !bad;) {
 		line++;
 		size_t n = strcspn(p, "\n");
-		const char *s = p;
-		while (s < p + n && (*s == ' ' || *s == '\t'))
-			s++;
+		size_t lead = strspn(p, " \t");
+		const char *s = p + (lead < n ? lead : n);
 		char nodes[1024] = "";
-		if ((size_t)(p + n - s) > 9 && strncasecmp(s, "NodeName=", 9) == 0) {
+		if (n - (size_t)(s - p) > 9 && strncasecmp(s, "NodeName=", 9) == 0) {
 			size_t k = strcspn(s + 9, " \t\n");
 			snprintf(nodes, sizeof(nodes), "%.*s", (int)k, s + 9);
 		}
@@ -1335,7 +1334,6 @@ static int blockers(const struct reconf *r, const struct mig_node *node, const s
 		snprintf(why, why_len, "cannot tell the device files of the GPUs");
 		goto out;
 	}
-	ret = 0;
 	for (size_t i = 0; i < nheld; i++) {
 		const struct gres_rec *dev = held[i].idx < file.n ? live_of(&live, &file.v[held[i].idx]) : NULL;
 		bool blocks;
