@@ -5,7 +5,8 @@
 # (slurmd -G) reading back every type name. Then real Slurm 22.05 clusters (Debian's munged,
 # slurmctld, slurmd; one node, and two nodes in network and mount namespaces of their own with
 # their own simulated GPUs): jobs asking for profiles get exactly the MIG device of that
-# profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task.
+# profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task, and
+# under ConstrainDevices=yes a task opens only its own MIG device's nodes.
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE MIGSIM_ROOT

@@ -163,6 +163,21 @@ FAKE
 	expect_contains "$ERR" "node n5 is not this machine: Slurm's node is at NodeAddr=10.9.9.9 NodeHostName=elsewhere"
 	expect_eq "$(cat "$TEST_TMP/scontrol.log")" "-o show node n5" "what was asked of Slurm"
 	expect_eq "$(sim_snapshot)" "$before" "the GPUs"
+	# no job holds anything (not drained before), but the driver fails part way: the node is
+	# drained then, with the reason, and gres.conf is left for the next run
+	sed -i "s/NodeHostName=elsewhere/NodeHostName=$HOST/" "$TEST_TMP/fake/scontrol"
+	sed -i 's/^"-o show job -d")$/"-o show job -d") exit 0 ;;\nnever)/' "$TEST_TMP/fake/scontrol"
+	: >"$TEST_TMP/scontrol.log"
+	local gres_before
+	gres_before=$(file_sum "$TEST_TMP/etc/gres.conf")
+	sim fault add nvmlDeviceCreateGpuInstanceWithPlacement UNKNOWN --nth 1 >/dev/null
+	PATH="$TEST_TMP/fake:$PATH" expect_rc 5 "$MIGCTL" --sim slurm reconfigure -f "$TEST_TMP/mig.yaml" -c whole \
+		--node n5 --gres-conf "$TEST_TMP/etc/gres.conf"
+	expect_contains "$ERR" "the MIG change failed after"
+	expect_contains "$ERR" "node n5 is left drained"
+	expect_contains "$(cat "$TEST_TMP/scontrol.log")" "update NodeName=n5 State=DRAIN Reason=migctl reconfigure: the MIG change failed after"
+	expect_not_contains "$(cat "$TEST_TMP/scontrol.log")" "RESUME"
+	expect_eq "$(file_sum "$TEST_TMP/etc/gres.conf")" "$gres_before" "gres.conf"
 }
 
 t_slurm_not_reachable() {
