@@ -16,6 +16,7 @@
 #define EXIT_USAGE 2
 #define EXIT_PENDING 3 /* a MIG mode change was accepted but waits for a reset or idle GPU */
 #define EXIT_DIFFERS 4 /* assert: the GPUs differ from the configuration */
+#define EXIT_DRAINED 5 /* slurm reconfigure: stopped with the node left drained (Reason= says why) */
 
 struct cli {
 	bool json;
@@ -35,6 +36,9 @@ struct cli {
 	const char *root;        /* --root: device nodes and /proc read under it (issue 11) */
 	struct mig_settings *settings; /* the consumers kept current (cli_consumers_watch) */
 	bool consumers_refreshed;      /* a change refreshed them already */
+	/* slurm reconfigure: the gres.conf it rewrites itself, once Slurm may take it (the
+	 * after-change refresh of migctl.conf's slurm-gres leaves that path alone) */
+	const char *slurm_gres_held;
 };
 
 /* The command line once the global options are taken out: the command and its arguments. */
@@ -178,6 +182,9 @@ int cli_lease_options_err(struct cli *c, struct mig_settings *s, struct mig_leas
 /* migctl.conf as the consumers read it ($MIGCTL_CONF, else /etc/migctl/migctl.conf unless the
  * node is simulated); defaults when there is none. -1 with err filled when it is unreadable. */
 int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err);
+/* apply's config file: as root, one root does not own or others can write is refused (it
+ * decides what is destroyed); "-" is standard input. 0, or EXIT_FAIL (printed). */
+int cli_load_checked_config(struct cli *c, const char *file, struct mig_config **out);
 /* Mark leased instances in the transaction's node before planning (apply); -1 printed. */
 int cli_mark_leased(struct cli *c, struct mig_txn *txn);
 /* A plan made elsewhere (apply --plan) must not destroy a leased instance; -1 printed. */

@@ -363,7 +363,7 @@ int cmd_assert(struct cli *c, int argc, char **argv)
  * own or others can write is refused (mig_check_trusted_fd), as it decides what root destroys.
  * Standard input ("-") is the caller's own. plan, assert and apply --dry-run change nothing
  * and read any file (make_plan). */
-static int load_checked_config(struct cli *c, const char *file, struct mig_config **out)
+int cli_load_checked_config(struct cli *c, const char *file, struct mig_config **out)
 {
 	struct mig_error err;
 	if (strcmp(file, "-") == 0) {
@@ -515,7 +515,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	if (cli_require_admin(c, MIG_ADMIN_INSTANCES))
 		return EXIT_FAIL;
 	/* the config decides what is destroyed: read (and as root, checked) before anything runs */
-	if (load_checked_config(c, a.file, &config))
+	if (cli_load_checked_config(c, a.file, &config))
 		return EXIT_FAIL;
 	char info_file[PATH_MAX + 16], info_set[300];
 	const char *info[3] = {info_file, a.set ? info_set : NULL, NULL};

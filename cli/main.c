@@ -52,7 +52,9 @@ static const struct command {
 	 "nvidia-mig-parted's command line, flags, MIG_PARTED_ variables, output and exit codes"},
 	{"cdi", cmd_cdi, "generate [--output PATH] [--format yaml|json] [--vendor V] [--class C] [--driver-root DIR] [--mknod] | list",
 	 "write a CDI spec of the MIG devices and GPUs (for podman, containerd, CRI-O), or list its names"},
-	{"slurm", cmd_slurm, "gres [--output FILE [--check]] [--gres-value] [--mknod] | task-prolog [--gres-conf FILE]",
+	{"slurm", cmd_slurm,
+	 "gres [--output FILE [--check]] [--gres-value] [--mknod] [--node-name NAME] | task-prolog [--gres-conf FILE] | "
+	 "reconfigure -f CONFIG -c NAME [--node NAME] [--timeout S] [--gres-conf FILE] [--slurm-conf FILE]",
 	 "Slurm's gres.conf of the MIG devices, and the TaskProlog that gives a step its MIG UUIDs"},
 	{"lease", cmd_lease, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--ttl S [--name N]] [--owner PID]",
 	 "lease one MIG device (created for it, or warm from the pool); prints its UUID, CDI name and environment"},

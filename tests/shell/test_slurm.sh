@@ -5,7 +5,8 @@
 # (slurmd -G) reading back every type name. Then real Slurm 22.05 clusters (Debian's munged,
 # slurmctld, slurmd; one node, and two nodes in network and mount namespaces of their own with
 # their own simulated GPUs): jobs asking for profiles get exactly the MIG device of that
-# profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task.
+# profile, a profile no node has is refused by Slurm, a stale gres.conf fails the task, and
+# under ConstrainDevices=yes a task opens only its own MIG device's nodes.
 . "$(dirname "$0")/lib.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE MIGSIM_ROOT
@@ -251,6 +252,27 @@ t_task_prolog_failures() {
 	expect_contains "$OUT" "junk.conf:1: 'junk' is not KEY=VALUE"
 }
 
+# --node-name: every record names the node, for a gres.conf shared by several nodes; the task
+# prolog counts that node's records only
+t_gres_node_name() {
+	setup_node
+	expect_rc 0 "$MIGCTL" --sim slurm gres --node-name n7 --output "$TEST_TMP/gres.conf"
+	local recs
+	recs=$(grep -v '^#' "$TEST_TMP/gres.conf")
+	expect_eq "$(grep -c '^NodeName=n7 Name=gpu Type=' <<<"$recs")" 5 "records naming n7"
+	expect_eq "$(sed 's/^NodeName=n7 //' <<<"$recs")" "$("$MIGCTL" --sim slurm gres | grep -v '^#')" "the records"
+	local u0
+	u0=$(grep -m1 -o 'MIG-[0-9a-f-]*' "$TEST_TMP/gres.conf")
+	prolog 0 SLURM_STEP_GPUS=0 SLURMD_NODENAME=n7
+	expect_eq "$OUT" "export CUDA_VISIBLE_DEVICES=$u0"
+	prolog 1 SLURM_STEP_GPUS=0 SLURMD_NODENAME=n8
+	expect_contains "$OUT" "names GPU 0, but $TEST_TMP/gres.conf has 0 gpu record(s) for this node"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --node-name
+	expect_contains "$ERR" "--node-name needs the node's name"
+	expect_rc 2 "$MIGCTL" --sim slurm gres --node-name "n[1-2]"
+	expect_contains "$ERR" "--node-name takes one node name"
+}
+
 t_task_prolog_reads_hand_written_records() {
 	setup_node
 	# File=a,b is two GPUs; records of other nodes and other GRES are not numbered; the node
@@ -275,195 +297,7 @@ t_task_prolog_reads_hand_written_records() {
 	expect_contains "$OUT" "(record 0, Type=, /dev/nvidia7) matches no whole GPU"
 }
 
-# ---- a real Slurm cluster ----------------------------------------------------------------
-# munged, slurmctld and slurmd of Debian's packages, with keys, sockets, state and logs under
-# $TEST_TMP, stopped by their pids. Each slurmd runs in a mount namespace of its own whose
-# /dev is its simulator's root/dev (made with mknod: the GPU, control and capability nodes,
-# and null, zero, urandom, tty), so the gres.conf paths (/dev/nvidia0, /dev/nvidia-caps/...)
-# are the ones migctl writes, and whose gres.conf and TaskProlog script are its own; one node
-# on loopback, or two, each in a network namespace of its own joined to this host by a veth
-# pair (removed with the namespace).
-CL="$TEST_TMP/cluster"
-CL_PIDS=()
-CL_NETNS=()
-stop_cluster() {
-	local p
-	for p in "${CL_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${CL_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	CL_PIDS=()
-	for p in "${CL_NETNS[@]}"; do
-		ip netns del "$p" 2>/dev/null # takes its end of the veth pair, and so the pair, along
-	done
-	CL_NETNS=()
-}
-trap 'stop_cluster; rm -rf "$TEST_TMP"' EXIT
-
-# why the cluster cannot run here (empty when it can)
-cluster_missing() {
-	[ "$(id -u)" -eq 0 ] || { echo "not root"; return; }
-	local b
-	for b in munged slurmctld slurmd srun sinfo scontrol unshare nsenter; do
-		command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || { echo "no $b (scripts/install-deps.sh)"; return; }
-	done
-	mknod "$TEST_TMP/probe" c 1 3 2>/dev/null || { echo "mknod refused"; return; }
-	rm -f "$TEST_TMP/probe"
-	unshare -m true 2>/dev/null || echo "no mount namespaces (unshare -m refused)"
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds (polling), 1 when it never did
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
-# start_munge: munged with a key, socket and logs of the test's own
-start_munge() {
-	rm -rf "$CL"
-	mkdir -p "$CL/etc" "$CL/state" "$CL/munge" "$CL/log"
-	chmod 700 "$CL/munge"
-	head -c 1024 /dev/urandom >"$CL/munge/key"
-	chmod 400 "$CL/munge/key"
-	/usr/sbin/munged -F -f --socket="$CL/munge/sock" --key-file="$CL/munge/key" --pid-file="$CL/munge/pid" \
-		--log-file="$CL/log/munged.log" --seed-file="$CL/munge/seed" >"$CL/log/munged.out" 2>&1 &
-	CL_PIDS+=($!)
-	wait_for 10 test -S "$CL/munge/sock"
-}
-
-# node_files NAME STATE: a node's gres.conf and task prolog (its simulated GPUs in STATE),
-# and the /dev of its mount namespace; prints the Gres= value
-node_files() {
-	local name=$1 state=$2 root="$2.root" d
-	mkdir -p "$CL/$name" "$CL/spool/$name"
-	MIGSIM_STATE=$state sim devices >/dev/null || return 1
-	MIGSIM_STATE=$state "$MIGCTL" --sim slurm gres --mknod --output "$CL/$name/gres.conf" >/dev/null || return 1
-	for d in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9" "tty 5 0" "full 1 7"; do
-		set -- $d
-		[ -e "$root/dev/$1" ] || mknod -m 666 "$root/dev/$1" c "$2" "$3"
-	done
-	cat >"$CL/$name/prolog.sh" <<PROLOG
-#!/bin/sh
-exec env MIGSIM_STATE='$state' MIGSIM_QUIET=1 MIGCTL_CONF='$MIGCTL_CONF' '$MIGCTL' --nvml-lib '$MIGSIM_LIB' slurm task-prolog --gres-conf '$CL/etc/gres.conf'
-PROLOG
-	chmod 755 "$CL/$name/prolog.sh"
-	MIGSIM_STATE=$state "$MIGCTL" --sim slurm gres --gres-value
-}
-
-# slurm_conf HOST_ADDR PORT NODE_LINES...: slurm.conf (the gres.conf and prolog beside it are
-# each node's own, bind-mounted in its mount namespace)
-slurm_conf() {
-	local addr=$1 port=$2
-	shift 2
-	touch "$CL/etc/gres.conf" "$CL/prolog.sh"
-	cat >"$CL/etc/slurm.conf" <<CONF
-ClusterName=migtest
-SlurmctldHost=$(hostname -s)($addr)
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$CL/munge/sock
-StateSaveLocation=$CL/state
-SlurmdSpoolDir=$CL/spool/%n
-SlurmctldPidFile=$CL/slurmctld.pid
-SlurmdPidFile=$CL/spool/%n/slurmd.pid
-SlurmctldLogFile=$CL/log/slurmctld.log
-SlurmdLogFile=$CL/log/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-TaskProlog=$CL/prolog.sh
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-GresTypes=gpu
-MpiDefault=none
-SlurmdParameters=config_overrides
-ReturnToService=2
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MailProg=/bin/true
-SlurmdTimeout=30
-$(printf '%s\n' "$@")
-PartitionName=p Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
-CONF
-	export SLURM_CONF="$CL/etc/slurm.conf"
-}
-
-# slurmd_in_ns NAME [NETNS]: slurmd for node NAME in a mount namespace of its own (its /dev,
-# gres.conf and prolog), in network namespace NETNS when given
-slurmd_in_ns() {
-	local name=$1 root=$2 ns=${3:-}
-	local cmd="mount --make-rprivate / && mount --bind '$root/dev' /dev && mount --bind '$CL/$name/gres.conf' '$CL/etc/gres.conf' && mount --bind '$CL/$name/prolog.sh' '$CL/prolog.sh' && exec /usr/sbin/slurmd -D -f '$SLURM_CONF' -N '$name'"
-	if [ -n "$ns" ]; then
-		nsenter --net="/run/netns/$ns" unshare -m sh -c "$cmd" >"$CL/log/slurmd-$name.out" 2>&1 &
-	else
-		unshare -m sh -c "$cmd" >"$CL/log/slurmd-$name.out" 2>&1 &
-	fi
-	CL_PIDS+=($!)
-}
-
-# start_two_nodes: nodes n1 and n2, each slurmd in network and mount namespaces of its own,
-# joined to this host by a veth pair (10.213.X.1-2 and .5-6), with its own simulated GPUs
-# (MIGSIM_STATE $TEST_TMP/n1.json, n2.json); slurmctld and munged here
-start_two_nodes() {
-	local port=$((20000 + ($$ % 10000) * 2)) o=$(($$ % 250)) i ns gres1 gres2
-	start_munge || return 1
-	for i in 1 2; do
-		ns="migt$$n$i"
-		ip netns add "$ns" || return 1
-		CL_NETNS+=("$ns")
-		ip link add "mgt$$h$i" type veth peer name "mgt$$n$i" || return 1
-		ip link set "mgt$$n$i" netns "$ns" || return 1
-		ip addr add "10.213.$o.$((i * 4 - 3))/30" dev "mgt$$h$i"
-		ip link set "mgt$$h$i" up
-		ip -n "$ns" addr add "10.213.$o.$((i * 4 - 2))/30" dev "mgt$$n$i"
-		ip -n "$ns" link set "mgt$$n$i" up
-		ip -n "$ns" link set lo up
-		ip -n "$ns" route add default via "10.213.$o.$((i * 4 - 3))"
-	done
-	gres1=$(node_files n1 "$TEST_TMP/n1.json") || return 1
-	gres2=$(node_files n2 "$TEST_TMP/n2.json") || return 1
-	slurm_conf "10.213.$o.1" "$port" \
-		"NodeName=n1 NodeAddr=10.213.$o.2 CPUs=4 RealMemory=1000 Gres=$gres1" \
-		"NodeName=n2 NodeAddr=10.213.$o.6 CPUs=4 RealMemory=1000 Gres=$gres2"
-	/usr/sbin/slurmctld -D -i -f "$SLURM_CONF" >"$CL/log/slurmctld.out" 2>&1 &
-	CL_PIDS+=($!)
-	slurmd_in_ns n1 "$TEST_TMP/n1.json.root" "migt$$n1"
-	slurmd_in_ns n2 "$TEST_TMP/n2.json.root" "migt$$n2"
-	wait_for 30 sh -c '[ "$(sinfo -h -N -o %T | grep -cx idle)" = 2 ]'
-}
-
-# start_cluster: one node on loopback, named after this host, its GPUs the simulator's
-# ($MIGSIM_STATE), its slurmd in a mount namespace of its own
-start_cluster() {
-	local host gres port=$((20000 + ($$ % 10000) * 2))
-	host=$(hostname -s)
-	start_munge || return 1
-	gres=$(node_files "$host" "$MIGSIM_STATE") || return 1
-	slurm_conf 127.0.0.1 "$port" "NodeName=$host NodeAddr=127.0.0.1 CPUs=4 RealMemory=1000 Gres=$gres"
-	/usr/sbin/slurmctld -D -i -f "$SLURM_CONF" >"$CL/log/slurmctld.out" 2>&1 &
-	CL_PIDS+=($!)
-	slurmd_in_ns "$host" "$ROOT"
-	wait_for 30 sh -c "sinfo -h -N -o %T | grep -qx idle"
-}
-
-# cluster_up: start_cluster, or fail with the daemons' last words
-cluster_up() {
-	start_cluster && return 0
-	fail "the cluster did not start: $(tail -n 5 "$CL"/log/* 2>/dev/null)"
-	stop_cluster
-	return 1
-}
+. "$(dirname "$0")/slurm_cluster.sh"
 
 t_cluster_jobs_get_the_mig_device_of_their_profile() {
 	local why
@@ -565,18 +399,61 @@ t_cluster_stale_gres_conf_fails_the_task() {
 	gi=$(devices 0 | awk '$4=="2g.10gb" {print $1}')
 	mc 0 -i 0 destroy --gi "$gi"
 	mc 0 -i 0 create 1g.5gb,1g.5gb -C
-	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$CL/$(hostname -s)/gres.conf" --check
+	expect_rc 4 "$MIGCTL" --sim slurm gres --output "$CL/$(hostname -s)/etc/gres.conf" --check
 	srun --gres=gpu:2g.10gb:1 sh -c 'echo "ran CVD=$CUDA_VISIBLE_DEVICES"' >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 	local rc=$?
 	OUT=$(cat "$TEST_TMP/out")
 	ERR=$(cat "$TEST_TMP/err")
 	[ "$rc" -ne 0 ] || fail "a task on a device that is gone ran: $OUT"
 	expect_not_contains "$OUT" "ran CVD"
-	expect_contains "$OUT" "migctl slurm task-prolog: $CL/etc/gres.conf:"
+	expect_contains "$OUT" "migctl slurm task-prolog: $CL/$(hostname -s)/etc/gres.conf:"
 	expect_contains "$OUT" "Type=2g.10gb, /dev/nvidia0) matches no MIG device on the node now"
 	# the devices that are still there still work
 	expect_rc 0 srun --gres=gpu:3g.20gb:1 sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"'
 	expect_eq "$OUT" "CVD=$(devices 0 | awk '$4=="3g.20gb" {print $3}')"
+	stop_cluster
+}
+
+# ConstrainDevices=yes (task/cgroup, proctrack/cgroup, cgroup v1's devices controller): a job's
+# task may open exactly the device files of its gres.conf record. Without a driver, an allowed
+# node opens with "No such device or address" and a denied one fails with "Operation not
+# permitted" (the cgroup's refusal).
+t_cluster_constrain_devices() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return; }
+	[ -e /sys/fs/cgroup/devices/devices.allow ] ||
+		{ skip "no cgroup v1 devices controller at /sys/fs/cgroup/devices (Slurm 22.05's cgroup/v1 ConstrainDevices needs it)"; return; }
+	sim init 1xA100-SXM4-40GB >/dev/null
+	mc 0 mode enable
+	mc 0 create 3g.20gb,1g.5gb -C
+	CL_PROCTRACK=proctrack/cgroup CL_TASKPLUGIN=task/cgroup
+	export CL_PROCTRACK CL_TASKPLUGIN
+	CL_CGROUP_CONF='CgroupPlugin=cgroup/v1
+CgroupAutomount=no
+ConstrainDevices=yes'
+	export CL_CGROUP_CONF
+	cluster_up
+	local rc=$?
+	unset CL_PROCTRACK CL_TASKPLUGIN CL_CGROUP_CONF
+	[ "$rc" -eq 0 ] || return
+	local p recs mine other f
+	for p in 3g.20gb 1g.5gb; do
+		recs=$("$MIGCTL" --sim --json slurm gres | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["records"]: print(r["type"], " ".join(r["files"][1:]))')
+		mine=$(awk -v p="$p" '$1==p {print $2, $3}' <<<"$recs")
+		other=$(awk -v p="$p" '$1!=p {print $2, $3}' <<<"$recs")
+		expect_rc 0 srun --gres="gpu:$p:1" sh -c 'grep devices: /proc/self/cgroup; for f in /dev/nvidia0 /dev/nvidia-caps/*; do (exec 3<"$f") 2>&1 | sed "s|^|$f: |"; done'
+		expect_contains "$OUT" "/slurm_"
+		expect_contains "$OUT" "/dev/nvidia0: "
+		for f in /dev/nvidia0 $mine; do
+			expect_contains "$(grep "^$f: " <<<"$OUT")" "No such device or address"
+		done
+		for f in $other; do
+			expect_contains "$(grep "^$f: " <<<"$OUT")" "Operation not permitted"
+		done
+	done
 	stop_cluster
 }
 
