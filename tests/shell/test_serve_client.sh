@@ -348,6 +348,23 @@ t_limit_and_capacity() {
 	stop_server
 }
 
+t_pending_is_exit_3() {
+	have_tools || return
+	setup
+	"$MIGSIM" init A100-SXM4-40GB:reset-required >/dev/null || fail "migsim init"
+	printf 'lease-enable-mig = yes\n' >"$MIGCTL_CONF"
+	start_server || return
+	# the service's 503 "pending" is the direct path's exit status 3
+	member 3 lease --profile 1g.5gb --ttl 60
+	expect_contains "$ERR" "pending (the GPU needs a reset)"
+	rm -f "$TEST_TMP/pub/ran"
+	member 3 run --profile 1g.5gb -- touch "$TEST_TMP/pub/ran"
+	[ -e "$TEST_TMP/pub/ran" ] && fail "run ran its command without a lease"
+	member 0 leases --json
+	expect_eq "$(jq_ "d['leases']")" "[]" "leases"
+	stop_server
+}
+
 t_usage_through_the_service() {
 	have_tools || return
 	setup
