@@ -206,6 +206,9 @@ int cli_lease_options_err(struct cli *c, struct mig_settings *s, struct mig_leas
 /* migctl.conf as the consumers read it ($MIGCTL_CONF, else /etc/migctl/migctl.conf unless the
  * node is simulated); defaults when there is none. -1 with err filled when it is unreadable. */
 int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err);
+/* A lease error in migctl's words: the library's "the lease options' enable_mig" becomes
+ * "lease-enable-mig = yes in migctl.conf" (the lease commands and the service). */
+void cli_lease_error_words(struct mig_error *err);
 /* Mark leased instances in the transaction's node before planning (apply); -1 printed. */
 int cli_mark_leased(struct cli *c, struct mig_txn *txn);
 /* A plan made elsewhere (apply --plan) must not destroy a leased instance; -1 printed. */

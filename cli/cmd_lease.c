@@ -197,6 +197,18 @@ static int parse_request(const char *cmd, int argc, char **argv, bool run, struc
 	return 0;
 }
 
+void cli_lease_error_words(struct mig_error *err)
+{
+	const char *opt = strstr(err->msg, "the lease options' enable_mig");
+	if (opt) {
+		/* the library names its option; say where migctl takes it from */
+		char tail[MIG_ERROR_MSG_MAX];
+		snprintf(tail, sizeof(tail), "%s", opt + strlen("the lease options' enable_mig"));
+		snprintf(err->msg + (opt - err->msg), sizeof(err->msg) - (size_t)(opt - err->msg),
+			 "lease-enable-mig = yes in migctl.conf%s", tail);
+	}
+}
+
 /* Lease in one transaction; prints nothing. */
 static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 {
@@ -210,14 +222,8 @@ static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 	int rc = mig_lease_acquire(txn, &o, &a->req, l, &err);
 	struct mig_error end_err;
 	cli_txn_end(c, txn, rc == 0, &end_err);
-	const char *opt = rc ? strstr(err.msg, "the lease options' enable_mig") : NULL;
-	if (opt) {
-		/* the library names its option; say where migctl takes it from */
-		char tail[MIG_ERROR_MSG_MAX];
-		snprintf(tail, sizeof(tail), "%s", opt + strlen("the lease options' enable_mig"));
-		snprintf(err.msg + (opt - err.msg), sizeof(err.msg) - (size_t)(opt - err.msg),
-			 "lease-enable-mig = yes in migctl.conf%s", tail);
-	}
+	if (rc)
+		cli_lease_error_words(&err);
 	if (rc)
 		return err.status == MIG_E_PENDING ? (cli_fail_err(c, &err), EXIT_PENDING) : cli_fail_err(c, &err);
 	return EXIT_OK;
@@ -253,6 +259,8 @@ static int service_acquire(struct cli *c, const struct cli_service *svc, const s
 			   bool *renewed)
 {
 	long http;
+	*renewed = false;
+	*doc = NULL;
 	json_t *body = service_body(c, &a->req);
 	if (!body)
 		return cli_fail(c, "out of memory");

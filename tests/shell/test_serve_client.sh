@@ -343,6 +343,16 @@ t_limit_and_capacity() {
 	expect_eq "$(node_count)" 2 "MIG devices (the two leased)"
 	member 1 lease --profile nosuch --ttl 60
 	expect_contains "$ERR" "nosuch"
+	# -i and --model go to the service as "gpus" and "model"
+	member 1 -i 3 lease --profile 1g.5gb --ttl 60
+	expect_contains "$ERR" "3"
+	member 1 lease --profile 1g.5gb --model H100 --ttl 60
+	local merr=$ERR
+	expect_rc 1 m lease --profile 1g.5gb --model H100 --ttl 60
+	expect_eq "$merr" "$ERR" "the message for --model H100 (service, library)"
+	expect_contains "$merr" "lease-enable-mig = yes in migctl.conf"
+	member 0 -i 0 lease --profile 1g.5gb --model A100 --ttl 60 --json
+	expect_eq "$(jq_ "d['lease']['gpu']")" 0 "the GPU of a lease with -i 0"
 	member 1 release l-00000000
 	expect_contains "$ERR" "l-00000000"
 	stop_server
