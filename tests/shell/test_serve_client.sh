@@ -238,6 +238,11 @@ t_run_through_the_service() {
 	expect_rc 0 m leases --json
 	expect_eq "$(jq_ "d['leases']")" "[]" "leases after run"
 	expect_eq "$(node_count)" 0 "MIG devices after run"
+	# the options after "--" are the command's, not migctl's; --socket=PATH before it is migctl's
+	expect_rc 0 env "${as_member[@]}" "$BIN/migctl" --sim run --socket="$SOCK" --profile 1g.5gb -- \
+		echo --no-service --socket x --service
+	expect_eq "$OUT" "--no-service --socket x --service" "the command's own arguments"
+	expect_eq "$(node_count)" 0 "MIG devices after run"
 	stop_server
 }
 
@@ -388,6 +393,10 @@ t_usage_through_the_service() {
 	expect_contains "$ERR" "--no-service"
 	member 2 leases --socket
 	expect_contains "$ERR" "--socket needs the path"
+	member 2 capacity --socket=
+	expect_contains "$ERR" "--socket needs the path"
+	member 2 release --no-service --socket "$SOCK" l-00000000
+	expect_contains "$ERR" "--no-service goes to the library directly"
 	expect_state_unchanged "the node after usage errors"
 	stop_server
 }
