@@ -222,10 +222,10 @@ static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 	int rc = mig_lease_acquire(txn, &o, &a->req, l, &err);
 	struct mig_error end_err;
 	cli_txn_end(c, txn, rc == 0, &end_err);
-	if (rc)
+	if (rc) {
 		cli_lease_error_words(&err);
-	if (rc)
 		return err.status == MIG_E_PENDING ? (cli_fail_err(c, &err), EXIT_PENDING) : cli_fail_err(c, &err);
+	}
 	return EXIT_OK;
 }
 
