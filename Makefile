@@ -41,10 +41,11 @@ DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -luuid)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # migctl serve (cli/cmd_serve.c): the HTTP server and systemd's socket activation and notify;
-# migctl alone links them, never libmig
-CLI_PKGS := libmicrohttpd libsystemd
+# the lease commands as clients of that service (cli/client.c): libcurl. migctl alone links
+# them, never libmig
+CLI_PKGS := libmicrohttpd libsystemd libcurl
 CLI_CFLAGS = $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
-CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd) -lpthread -lm
+CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd -lcurl) -lpthread -lm
 
 ifeq ($(V),1)
 Q :=

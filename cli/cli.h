@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../include/mig.h"
 
@@ -176,6 +177,35 @@ json_t *cli_release_json(const struct mig_lease *l);
 json_t *cli_capacity_json(const struct mig_capacity *c);
 /* `migctl leases --json`: {"leases": [...], "reconciled": {...}} */
 json_t *cli_leases_json(const struct mig_lease *ls, size_t n, const struct mig_lease_report *rep);
+/* Text from those documents (the lease commands print text from their JSON, made here or
+ * answered by the node service: one printing path). renewed: a named lease asked for again. */
+void cli_lease_print_text(FILE *f, const json_t *lease, bool renewed);
+void cli_release_print_text(const json_t *doc);
+void cli_leases_print_text(const json_t *doc);
+/* "warning: the instance of lease ... vanished" on stderr, when the reconcile found any. */
+void cli_leases_warn(const json_t *doc);
+/* The capacity array (after any -i filtering). */
+void cli_capacity_print_text(const json_t *arr);
+
+/* ---- the lease commands as clients of the node service (cli/client.c) ---- */
+/* --service, --no-service, --socket PATH of lease, release, leases, capacity and run */
+struct cli_service {
+	int force; /* 1: --service (or --socket), -1: --no-service, 0: the automatic rule */
+	const char *socket; /* --socket, else $MIGCTL_SOCKET, else /run/migctl/migctl.sock */
+};
+/* Take those options out of argv (up to "--"), shifting the rest down; -1 after printing a
+ * usage error. */
+int cli_service_opts(int *argc, char **argv, struct cli_service *s);
+/* Through the service? --service/--no-service decide; otherwise yes when this process is not
+ * root and the socket exists. */
+bool cli_service_wanted(const struct cli_service *s);
+/* One request to the service: METHOD PATH with body (NULL: none; the reference is kept).
+ * 0 with *doc (the answer's JSON, to json_decref) and *http (its status) on 2xx; otherwise
+ * the error printed (the service's message, or why it could not be reached) and the exit
+ * code returned (EXIT_PENDING for a pending MIG mode change, else EXIT_FAIL). */
+int cli_service_call(struct cli *c, const struct cli_service *s, const char *method, const char *path,
+		     const json_t *body, long *http, json_t **doc);
+
 /* The lease policy of migctl.conf ($MIGCTL_CONF) and the table ($MIGCTL_LEASES); -1 with err
  * filled (not printed) when migctl.conf is unreadable. */
 int cli_lease_options_err(struct cli *c, struct mig_settings *s, struct mig_lease_options *o, struct mig_error *err);
@@ -185,6 +215,9 @@ int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *e
 /* apply's config file: as root, one root does not own or others can write is refused (it
  * decides what is destroyed); "-" is standard input. 0, or EXIT_FAIL (printed). */
 int cli_load_checked_config(struct cli *c, const char *file, struct mig_config **out);
+/* A lease error in migctl's words: the library's "the lease options' enable_mig" becomes
+ * "lease-enable-mig = yes in migctl.conf" (the lease commands and the service). */
+void cli_lease_error_words(struct mig_error *err);
 /* Mark leased instances in the transaction's node before planning (apply); -1 printed. */
 int cli_mark_leased(struct cli *c, struct mig_txn *txn);
 /* A plan made elsewhere (apply --plan) must not destroy a leased instance; -1 printed. */

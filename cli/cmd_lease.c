@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "isolate.h"
+#include "serve.h"
 
 struct lease_args {
 	struct mig_lease_request req;
@@ -70,30 +71,14 @@ static void print_doc(json_t *doc)
 	json_decref(doc);
 }
 
-static void lease_print(FILE *f, const struct mig_lease *l)
+/* {"lease": ...} as JSON, or as text; frees it. */
+static void show_lease(struct cli *c, json_t *doc, bool renewed)
 {
-	fprintf(f, "Lease %s: %s (%s on GPU %u, GPU instance %u, compute instance %u, placement %u:%u)%s\n", l->id,
-		l->mig_uuid, l->profile, l->gpu, l->gi_id, l->ci_id, l->at.start, l->at.size,
-		l->renewed ? ", renewed" : l->reused ? ", reused from the pool" : "");
-	if (l->owner_pid > 0)
-		fprintf(f, "  owner: process %ld (the lease ends when it exits)\n", l->owner_pid);
-	if (l->expires > 0)
-		fprintf(f, "  %s%s%sexpires: in %.0f s unless renewed\n", l->name[0] ? "name: " : "", l->name,
-			l->name[0] ? ", " : "", l->expires - (double)time(NULL));
-	fprintf(f, "  CDI device: %s\n  environment: %s\n", l->cdi, l->env);
-	if (l->devnodes_known) {
-		const struct mig_devnode *d[3] = {&l->devnodes.gpu, &l->devnodes.gi_cap, &l->devnodes.ci_cap};
-		fprintf(f, "  device nodes:");
-		for (size_t i = 0; i < 3; i++)
-			fprintf(f, "%s %s c %u:%u%s", i ? "," : "", d[i]->path, d[i]->major, d[i]->minor,
-				d[i]->exists ? "" : " (missing)");
-		fputc('\n', f);
-	} else {
-		fprintf(f, "  device nodes unknown: %s\n", l->devnodes_error);
-	}
-	for (size_t i = 0; i < l->ncontrol && i < sizeof(l->control) / sizeof(l->control[0]); i++)
-		fprintf(f, "%s %s c %u:%u%s%s", i ? "," : "  control nodes:", l->control[i].path, l->control[i].major,
-			l->control[i].minor, l->control[i].exists ? "" : " (missing)", i + 1 == l->ncontrol ? "\n" : "");
+	if (c->json)
+		cli_print_json(doc);
+	else
+		cli_lease_print_text(stdout, json_object_get(doc, "lease"), renewed);
+	json_decref(doc);
 }
 
 static int parse_count(const char *opt, const char *v, unsigned long long max, unsigned long long *out)
@@ -212,6 +197,18 @@ static int parse_request(const char *cmd, int argc, char **argv, bool run, struc
 	return 0;
 }
 
+void cli_lease_error_words(struct mig_error *err)
+{
+	const char *opt = strstr(err->msg, "the lease options' enable_mig");
+	if (opt) {
+		/* the library names its option; say where migctl takes it from */
+		char tail[MIG_ERROR_MSG_MAX];
+		snprintf(tail, sizeof(tail), "%s", opt + strlen("the lease options' enable_mig"));
+		snprintf(err->msg + (opt - err->msg), sizeof(err->msg) - (size_t)(opt - err->msg),
+			 "lease-enable-mig = yes in migctl.conf%s", tail);
+	}
+}
+
 /* Lease in one transaction; prints nothing. */
 static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 {
@@ -225,35 +222,100 @@ static int acquire(struct cli *c, struct lease_args *a, struct mig_lease *l)
 	int rc = mig_lease_acquire(txn, &o, &a->req, l, &err);
 	struct mig_error end_err;
 	cli_txn_end(c, txn, rc == 0, &end_err);
-	const char *opt = rc ? strstr(err.msg, "the lease options' enable_mig") : NULL;
-	if (opt) {
-		/* the library names its option; say where migctl takes it from */
-		char tail[MIG_ERROR_MSG_MAX];
-		snprintf(tail, sizeof(tail), "%s", opt + strlen("the lease options' enable_mig"));
-		snprintf(err.msg + (opt - err.msg), sizeof(err.msg) - (size_t)(opt - err.msg),
-			 "lease-enable-mig = yes in migctl.conf%s", tail);
-	}
-	if (rc)
+	if (rc) {
+		cli_lease_error_words(&err);
 		return err.status == MIG_E_PENDING ? (cli_fail_err(c, &err), EXIT_PENDING) : cli_fail_err(c, &err);
+	}
 	return EXIT_OK;
+}
+
+/* The body of POST /v1/leases (docs/serve.md) from the request; ttl 0: owned by this process. */
+static json_t *service_body(struct cli *c, const struct mig_lease_request *q)
+{
+	json_t *b = json_object();
+	if (!b)
+		return NULL;
+	if (q->profile)
+		json_object_set_new(b, "profile", json_string(q->profile));
+	if (q->min_memory_mib)
+		json_object_set_new(b, "memory_mib", json_integer((json_int_t)q->min_memory_mib));
+	if (q->min_slices)
+		json_object_set_new(b, "slices", json_integer(q->min_slices));
+	if (q->media)
+		json_object_set_new(b, "media", json_true());
+	if (c->gpu_selector)
+		json_object_set_new(b, "gpus", json_string(c->gpu_selector));
+	if (q->model)
+		json_object_set_new(b, "model", json_string(q->model));
+	if (q->name)
+		json_object_set_new(b, "name", json_string(q->name));
+	if (q->ttl > 0)
+		json_object_set_new(b, "ttl", json_real(q->ttl));
+	return b;
+}
+
+/* POST /v1/leases: 0 with *doc ({"lease": ...}) and *renewed, or the exit code (printed). */
+static int service_acquire(struct cli *c, const struct cli_service *svc, const struct lease_args *a, json_t **doc,
+			   bool *renewed)
+{
+	long http;
+	*renewed = false;
+	*doc = NULL;
+	json_t *body = service_body(c, &a->req);
+	if (!body)
+		return cli_fail(c, "out of memory");
+	int rc = cli_service_call(c, svc, "POST", "/v1/leases", body, &http, doc);
+	json_decref(body);
+	if (rc == EXIT_OK && !json_is_object(json_object_get(*doc, "lease"))) {
+		json_decref(*doc);
+		return cli_fail(c, "the node service at %s answered HTTP %ld without a lease; is it migctl serve?",
+				svc->socket, http);
+	}
+	*renewed = http == 200; /* 201: made; 200: a named lease asked for again */
+	return rc;
+}
+
+/* DELETE /v1/leases/ID: 0 with *doc (the release document), or the exit code (printed). */
+static int service_release(struct cli *c, const struct cli_service *svc, const char *id, json_t **doc)
+{
+	char path[128];
+	long http;
+	if (!serve_valid_lease_id(id, strlen(id)))
+		return cli_fail(c, "no lease %s: lease ids look like l-0d4ee564 (see migctl leases)", id);
+	snprintf(path, sizeof(path), "/v1/leases/%s", id);
+	return cli_service_call(c, svc, "DELETE", path, NULL, &http, doc);
 }
 
 int cmd_lease(struct cli *c, int argc, char **argv)
 {
 	struct lease_args a;
 	struct mig_lease l;
-	if (parse_request("lease", argc, argv, false, &a))
+	struct cli_service svc;
+	if (cli_service_opts(&argc, argv, &svc) || parse_request("lease", argc, argv, false, &a))
 		return EXIT_USAGE;
+	if (cli_service_wanted(&svc)) {
+		json_t *doc;
+		bool renewed;
+		if (a.req.owner_pid)
+			return cli_usage("lease --owner: the node service makes the asking process (this migctl) the "
+					 "owner; give --ttl SECONDS instead, or use migctl run");
+		if (a.req.ttl <= 0)
+			return cli_usage("lease: through the node service a lease needs --ttl SECONDS: one without a TTL "
+					 "belongs to the asking process (this migctl) and would end as it exits; or use "
+					 "migctl run -- CMD, whose lease lasts as long as CMD");
+		int rc = service_acquire(c, &svc, &a, &doc, &renewed);
+		if (rc)
+			return rc;
+		show_lease(c, doc, renewed);
+		return EXIT_OK;
+	}
 	/* no owner named and no TTL: the caller (a shell, a script) owns it */
 	if (!a.req.owner_pid && a.req.ttl <= 0)
 		a.req.owner_pid = (long)getppid();
 	int rc = acquire(c, &a, &l);
 	if (rc)
 		return rc;
-	if (c->json)
-		print_doc(json_pack("{s:o}", "lease", cli_lease_json(&l)));
-	else
-		lease_print(stdout, &l);
+	show_lease(c, json_pack("{s:o}", "lease", cli_lease_json(&l)), l.renewed);
 	return EXIT_OK;
 }
 
@@ -270,25 +332,26 @@ static int release(struct cli *c, const char *id, double lock_timeout, struct mi
 	return rc ? cli_fail_err(c, &err) : EXIT_OK;
 }
 
-static const char *release_words(const struct mig_lease *l)
-{
-	return l->destroyed ? "its instance was destroyed"
-	       : l->state == MIG_LEASE_POOLED ? "its instance stays warm in the pool"
-					       : "processes still run on its instance: it is destroyed once they exit";
-}
-
 int cmd_release(struct cli *c, int argc, char **argv)
 {
 	struct mig_lease l;
+	struct cli_service svc;
+	json_t *doc = NULL;
+	if (cli_service_opts(&argc, argv, &svc))
+		return EXIT_USAGE;
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage("release: give one lease id (see migctl leases)");
-	int rc = release(c, argv[1], 60, &l);
+	bool service = cli_service_wanted(&svc);
+	int rc = service ? service_release(c, &svc, argv[1], &doc) : release(c, argv[1], 60, &l);
 	if (rc)
 		return rc;
+	if (!service)
+		doc = cli_release_json(&l);
 	if (c->json)
-		print_doc(cli_release_json(&l));
+		cli_print_json(doc);
 	else
-		printf("Released lease %s (%s): %s\n", l.id, l.mig_uuid, release_words(&l));
+		cli_release_print_text(doc);
+	json_decref(doc);
 	return EXIT_OK;
 }
 
@@ -300,44 +363,82 @@ int cmd_leases(struct cli *c, int argc, char **argv)
 	struct mig_error err, end_err;
 	struct mig_lease *ls = NULL;
 	struct mig_lease_report rep;
+	struct cli_service svc;
+	json_t *doc = NULL;
 	size_t n = 0;
-	(void)argv;
+	if (cli_service_opts(&argc, argv, &svc))
+		return EXIT_USAGE;
 	if (argc != 1)
 		return cli_usage("leases takes no arguments");
-	if (begin(c, 60, &s, &o, &txn))
-		return EXIT_FAIL;
-	int rc = mig_lease_list(txn, &o, &ls, &n, &rep, &err);
-	cli_txn_end(c, txn, rc == 0, &end_err);
-	if (rc)
-		return cli_fail_err(c, &err);
-	if (rep.vanished)
-		fprintf(stderr, "migctl: warning: the instance of lease %s vanished (destroyed by someone else); the "
-				"lease ended\n",
-			rep.vanished_ids);
-	if (c->json) {
-		print_doc(cli_leases_json(ls, n, &rep));
+	if (cli_service_wanted(&svc)) {
+		long http;
+		int rc = cli_service_call(c, &svc, "GET", "/v1/leases", NULL, &http, &doc);
+		if (rc)
+			return rc;
 	} else {
-		if (rep.ended || rep.orphans)
-			printf("Reconciled: %zu lease(s) ended, %zu orphan instance(s), %zu destroyed, %zu pooled\n", rep.ended,
-			       rep.orphans, rep.destroyed, rep.pooled);
-		if (n == 0)
-			printf("No leases.\n");
-		for (size_t i = 0; i < n; i++) {
-			const struct mig_lease *l = &ls[i];
-			char owner[96];
-			if (l->owner_pid > 0)
-				snprintf(owner, sizeof(owner), "pid %ld", l->owner_pid);
-			else if (l->name[0])
-				snprintf(owner, sizeof(owner), "%s, %.0f s left", l->name, l->expires - (double)time(NULL));
-			else
-				snprintf(owner, sizeof(owner), "-");
-			printf("%-11s %-8s uid %-5u GPU %u  %-12s %s  %s\n", l->id, mig_lease_state_name(l->state), l->uid,
-			       l->gpu, l->profile, l->mig_uuid, owner);
-		}
+		if (begin(c, 60, &s, &o, &txn))
+			return EXIT_FAIL;
+		int rc = mig_lease_list(txn, &o, &ls, &n, &rep, &err);
+		cli_txn_end(c, txn, rc == 0, &end_err);
+		if (rc)
+			return cli_fail_err(c, &err);
+		doc = cli_leases_json(ls, n, &rep);
+		free(ls);
 	}
-	free(ls);
+	cli_leases_warn(doc);
+	if (c->json)
+		cli_print_json(doc);
+	else
+		cli_leases_print_text(doc);
+	json_decref(doc);
 	return EXIT_OK;
 }
+
+static void copy_str(char *dst, size_t len, const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+/* -i through the service: the GPUs of GET /v1/node (index, UUID, PCI bus id) are what the
+ * selector is matched against, as the library matches a node it read; wanted[index]. */
+static int service_selected(struct cli *c, const struct cli_service *svc, bool *wanted, size_t max)
+{
+	long http;
+	json_t *doc = NULL;
+	struct mig_error err;
+	int rc = cli_service_call(c, svc, "GET", "/v1/node", NULL, &http, &doc);
+	if (rc)
+		return rc;
+	json_t *gpus = json_object_get(doc, "gpus");
+	struct mig_node node = {.ngpus = json_array_size(gpus)};
+	node.gpus = calloc(node.ngpus ? node.ngpus : 1, sizeof(*node.gpus));
+	bool *sel = calloc(node.ngpus + 1, sizeof(bool));
+	if (!node.gpus || !sel) {
+		rc = cli_fail(c, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < node.ngpus; i++) {
+		json_t *g = json_array_get(gpus, i);
+		node.gpus[i].index = (unsigned int)json_integer_value(json_object_get(g, "index"));
+		copy_str(node.gpus[i].uuid, sizeof(node.gpus[i].uuid), g, "uuid");
+		copy_str(node.gpus[i].pci_bus_id, sizeof(node.gpus[i].pci_bus_id), g, "pci_bus_id");
+	}
+	if (mig_select_gpus(&node, c->gpu_selector, sel, &err)) {
+		rc = cli_fail_err(c, &err);
+		goto out;
+	}
+	for (size_t i = 0; i < node.ngpus; i++)
+		if (sel[i] && node.gpus[i].index < max)
+			wanted[node.gpus[i].index] = true;
+out:
+	free(sel);
+	free(node.gpus);
+	json_decref(doc);
+	return rc;
+}
+
+#define CAPACITY_GPUS 1024
 
 int cmd_capacity(struct cli *c, int argc, char **argv)
 {
@@ -346,44 +447,63 @@ int cmd_capacity(struct cli *c, int argc, char **argv)
 	struct mig_txn *txn;
 	struct mig_error err, end_err;
 	struct mig_capacity *cap = NULL;
+	struct cli_service svc;
 	size_t n = 0;
-	(void)argv;
+	if (cli_service_opts(&argc, argv, &svc))
+		return EXIT_USAGE;
 	if (argc != 1)
 		return cli_usage("capacity takes no arguments (-i GPU selects GPUs)");
-	if (begin(c, 60, &s, &o, &txn))
-		return EXIT_FAIL;
-	int rc = mig_lease_capacity(txn, &o, &cap, &n, &err);
-	bool *sel = NULL;
-	const struct mig_node *node = mig_txn_node(txn);
-	if (rc == 0 && c->gpu_selector && (sel = calloc(node->ngpus + 1, sizeof(bool))) &&
-	    mig_select_gpus(node, c->gpu_selector, sel, &err))
-		rc = -1;
-	bool *gpu_sel = NULL; /* by NVML index, which equals the position in a full read */
-	if (rc == 0 && sel)
-		gpu_sel = sel;
-	cli_txn_end(c, txn, rc == 0, &end_err);
-	if (rc) {
+	json_t *arr = json_array();
+	if (!arr)
+		return cli_fail(c, "out of memory");
+	if (cli_service_wanted(&svc)) {
+		long http;
+		json_t *doc = NULL, *e;
+		bool wanted[CAPACITY_GPUS] = {false};
+		int rc = c->gpu_selector ? service_selected(c, &svc, wanted, CAPACITY_GPUS) : EXIT_OK;
+		if (rc || (rc = cli_service_call(c, &svc, "GET", "/v1/capacity", NULL, &http, &doc))) {
+			json_decref(arr);
+			return rc;
+		}
+		size_t i;
+		json_array_foreach(json_object_get(doc, "capacity"), i, e)
+		{
+			json_int_t g = json_integer_value(json_object_get(e, "gpu"));
+			if (!c->gpu_selector || (g >= 0 && g < CAPACITY_GPUS && wanted[g]))
+				json_array_append(arr, e);
+		}
+		json_decref(doc);
+	} else {
+		if (begin(c, 60, &s, &o, &txn)) {
+			json_decref(arr);
+			return EXIT_FAIL;
+		}
+		int rc = mig_lease_capacity(txn, &o, &cap, &n, &err);
+		bool *sel = NULL;
+		const struct mig_node *node = mig_txn_node(txn);
+		if (rc == 0 && c->gpu_selector && (sel = calloc(node->ngpus + 1, sizeof(bool))) &&
+		    mig_select_gpus(node, c->gpu_selector, sel, &err))
+			rc = -1;
+		cli_txn_end(c, txn, rc == 0, &end_err);
+		if (rc) {
+			free(sel);
+			free(cap);
+			json_decref(arr);
+			return cli_fail_err(c, &err);
+		}
+		/* sel is by NVML index, which equals the position in a full read */
+		for (size_t i = 0; i < n; i++)
+			if (!sel || sel[cap[i].gpu])
+				json_array_append_new(arr, cli_capacity_json(&cap[i]));
 		free(sel);
 		free(cap);
-		return cli_fail_err(c, &err);
 	}
-	json_t *arr = json_array();
-	if (!c->json)
-		printf("%-4s %-16s %5s %15s\n", "GPU", "PROFILE", "FREE", "POOL RECLAIMED");
-	for (size_t i = 0; i < n; i++) {
-		if (gpu_sel && !gpu_sel[cap[i].gpu])
-			continue;
-		if (c->json)
-			json_array_append_new(arr, cli_capacity_json(&cap[i]));
-		else
-			printf("%-4u %-16s %5u %15u\n", cap[i].gpu, cap[i].profile, cap[i].now, cap[i].reclaimed);
-	}
-	if (c->json)
+	if (c->json) {
 		print_doc(json_pack("{s:o}", "capacity", arr));
-	else
+	} else {
+		cli_capacity_print_text(arr);
 		json_decref(arr);
-	free(sel);
-	free(cap);
+	}
 	return EXIT_OK;
 }
 
@@ -397,17 +517,42 @@ static void forward(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
-/* The lease ends now, whatever comes next: run's own failures release it before returning. */
-static void release_quietly(struct cli *c, const struct mig_lease *l)
+/* The lease ends now, whatever comes next: run's own failures release it before returning.
+ * svc: through the node service (NULL: the library). */
+static void release_quietly(struct cli *c, const struct cli_service *svc, const struct mig_lease *l)
 {
 	struct mig_lease done;
+	json_t *doc = NULL;
 	bool json = c->json;
 	c->json = false; /* the command's own output is on stdout: errors only on stderr */
-	if (release(c, l->id, 600, &done) != EXIT_OK)
+	if ((svc ? service_release(c, svc, l->id, &doc) : release(c, l->id, 600, &done)) != EXIT_OK)
 		fprintf(stderr, "migctl: run: lease %s was not released; it ends at the next lease command, as its owner "
 				"(this process) is gone\n",
 			l->id);
+	json_decref(doc);
 	c->json = json;
+}
+
+/* run's lease through the service: owned by this process (no TTL), as the direct path's. */
+static int run_service_acquire(struct cli *c, const struct cli_service *svc, const struct lease_args *a,
+			       struct mig_lease *l, json_t **doc)
+{
+	bool renewed;
+	int rc = service_acquire(c, svc, a, doc, &renewed);
+	if (rc)
+		return rc;
+	json_t *jl = json_object_get(*doc, "lease");
+	const char *id = json_string_value(json_object_get(jl, "id"));
+	const char *uuid = json_string_value(json_object_get(jl, "mig_uuid"));
+	memset(l, 0, sizeof(*l));
+	if (!id || !uuid || strlen(id) >= sizeof(l->id) || strlen(uuid) >= sizeof(l->mig_uuid)) {
+		json_decref(*doc);
+		return cli_fail(c, "the node service at %s answered a lease without an id or MIG UUID; is it migctl serve?",
+				svc->socket);
+	}
+	snprintf(l->id, sizeof(l->id), "%s", id);
+	snprintf(l->mig_uuid, sizeof(l->mig_uuid), "%s", uuid);
+	return EXIT_OK;
 }
 
 int cmd_run(struct cli *c, int argc, char **argv)
@@ -415,18 +560,37 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	struct lease_args a;
 	struct mig_lease l;
 	struct cli_isolation iso;
-	if (parse_request("run", argc, argv, true, &a))
+	struct cli_service svc_opts;
+	json_t *doc = NULL;
+	if (cli_service_opts(&argc, argv, &svc_opts) || parse_request("run", argc, argv, true, &a))
 		return EXIT_USAGE;
+	const struct cli_service *svc = cli_service_wanted(&svc_opts) ? &svc_opts : NULL;
+	if (svc && a.isolate) {
+		fprintf(stderr, "migctl: run --isolate: the device cgroup needs root, and this run goes through the node "
+				"service (%s); run it as root, or without --isolate; nothing was leased\n",
+			svc->socket);
+		return EXIT_ISOLATE;
+	}
 	if (a.isolate && cli_isolate_check(c, &iso))
 		return EXIT_ISOLATE;
-	a.req.owner_pid = (long)getpid(); /* killed, migctl's death ends the lease */
-	int rc = acquire(c, &a, &l);
+	int rc;
+	if (svc) {
+		/* no TTL: the service makes the peer, this process, the owner; it outlives the command and
+		 * releases at the end, and its death (kill -9) ends the lease as well */
+		rc = run_service_acquire(c, svc, &a, &l, &doc);
+	} else {
+		a.req.owner_pid = (long)getpid(); /* killed, migctl's death ends the lease */
+		rc = acquire(c, &a, &l);
+		if (rc == 0)
+			doc = json_pack("{s:o}", "lease", cli_lease_json(&l));
+	}
 	if (rc)
 		return rc;
 	if (c->verbose)
-		lease_print(stderr, &l);
+		cli_lease_print_text(stderr, json_object_get(doc, "lease"), false);
+	json_decref(doc);
 	if (a.isolate && cli_isolate_create(c, &l, &iso)) {
-		release_quietly(c, &l);
+		release_quietly(c, svc, &l);
 		fprintf(stderr, "migctl: run: lease %s was released; the command was not run\n", l.id);
 		return EXIT_ISOLATE;
 	}
@@ -447,7 +611,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		free(cmd);
 		if (a.isolate)
 			cli_isolate_remove(&iso);
-		release_quietly(c, &l);
+		release_quietly(c, svc, &l);
 		return cli_fail(c, "run: cannot start %s: %s", argv[a.cmd], strerror(e));
 	}
 	for (int i = a.cmd; i < argc; i++)
@@ -501,7 +665,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	}
 	if (a.isolate)
 		cli_isolate_remove(&iso);
-	release_quietly(c, &l);
+	release_quietly(c, svc, &l);
 	return ret;
 }
 

@@ -467,8 +467,10 @@ static enum MHD_Result do_create(struct server *s, struct MHD_Connection *conn, 
 		return lease_failed(s, conn, r, method, &err, true);
 	int rc = mig_lease_acquire(op.txn, &op.o, &q, &l, &err);
 	op_end(s, &op, rc == 0);
-	if (rc)
+	if (rc) {
+		cli_lease_error_words(&err); /* the service's migctl.conf, as the CLI says it */
 		return lease_failed(s, conn, r, method, &err, true);
+	}
 	snprintf(r->id, sizeof(r->id), "%s", l.id);
 	logf_("uid %u pid %ld: lease %s %s (%s on GPU %u)%s", (unsigned int)r->cred.uid, (long)r->cred.pid, l.id,
 	      l.mig_uuid, l.profile, l.gpu, l.renewed ? ", renewed" : "");

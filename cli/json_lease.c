@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -78,4 +79,115 @@ json_t *cli_leases_json(const struct mig_lease *ls, size_t n, const struct mig_l
 	return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:o}}", "leases", arr, "reconciled", "ended",
 			 (json_int_t)rep->ended, "destroyed", (json_int_t)rep->destroyed, "pooled", (json_int_t)rep->pooled,
 			 "orphans", (json_int_t)rep->orphans, "draining", (json_int_t)rep->draining, "vanished", ids);
+}
+
+/* ---- text, from the same documents ------------------------------------------------------
+ * The lease commands print text from the JSON above, whether it was made here (the library)
+ * or came from the node service (cli/client.c): one printing path for both. */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+	return (long long)json_number_value(json_object_get(o, key));
+}
+
+static double jreal(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+void cli_lease_print_text(FILE *f, const json_t *l, bool renewed)
+{
+	const json_t *at = json_object_get(l, "placement");
+	fprintf(f, "Lease %s: %s (%s on GPU %lld, GPU instance %lld, compute instance %lld, placement %lld:%lld)%s\n",
+		jstr(l, "id"), jstr(l, "mig_uuid"), jstr(l, "profile"), jint(l, "gpu"), jint(l, "gi"), jint(l, "ci"),
+		jint(at, "start"), jint(at, "size"),
+		renewed ? ", renewed" : json_is_true(json_object_get(l, "reused")) ? ", reused from the pool" : "");
+	long long pid = jint(json_object_get(l, "owner"), "pid");
+	if (pid > 0)
+		fprintf(f, "  owner: process %lld (the lease ends when it exits)\n", pid);
+	double expires = jreal(l, "expires");
+	const char *name = jstr(l, "name");
+	if (expires > 0)
+		fprintf(f, "  %s%s%sexpires: in %.0f s unless renewed\n", name[0] ? "name: " : "", name,
+			name[0] ? ", " : "", expires - (double)time(NULL));
+	fprintf(f, "  CDI device: %s\n  environment: %s\n", jstr(l, "cdi"), jstr(l, "env"));
+	/* the device nodes, where the lease has them ("device_nodes": null when they are not known) */
+	const json_t *dn = json_object_get(l, "device_nodes"), *cn = json_object_get(l, "control_nodes");
+	if (json_is_array(dn)) {
+		fprintf(f, "  device nodes:");
+		for (size_t i = 0; i < json_array_size(dn); i++) {
+			const json_t *d = json_array_get(dn, i);
+			fprintf(f, "%s %s c %lld:%lld%s", i ? "," : "", jstr(d, "path"), jint(d, "major"), jint(d, "minor"),
+				json_is_true(json_object_get(d, "exists")) ? "" : " (missing)");
+		}
+		fputc('\n', f);
+	} else if (dn) {
+		fprintf(f, "  device nodes unknown: %s\n", jstr(l, "device_nodes_error"));
+	}
+	for (size_t i = 0; i < json_array_size(cn); i++) {
+		const json_t *d = json_array_get(cn, i);
+		fprintf(f, "%s %s c %lld:%lld%s%s", i ? "," : "  control nodes:", jstr(d, "path"), jint(d, "major"),
+			jint(d, "minor"), json_is_true(json_object_get(d, "exists")) ? "" : " (missing)",
+			i + 1 == json_array_size(cn) ? "\n" : "");
+	}
+}
+
+void cli_release_print_text(const json_t *doc)
+{
+	const char *inst = jstr(doc, "instance");
+	printf("Released lease %s (%s): %s\n", jstr(doc, "released"), jstr(doc, "mig_uuid"),
+	       strcmp(inst, "destroyed") == 0 ? "its instance was destroyed"
+	       : strcmp(inst, "pooled") == 0  ? "its instance stays warm in the pool"
+					      : "processes still run on its instance: it is destroyed once they exit");
+}
+
+void cli_leases_warn(const json_t *doc)
+{
+	const json_t *ids = json_object_get(json_object_get(doc, "reconciled"), "vanished");
+	if (json_array_size(ids) == 0)
+		return;
+	fprintf(stderr, "migctl: warning: the instance of lease ");
+	for (size_t i = 0; i < json_array_size(ids); i++)
+		fprintf(stderr, "%s%s", i ? "," : "", json_string_value(json_array_get(ids, i)));
+	fprintf(stderr, " vanished (destroyed by someone else); the lease ended\n");
+}
+
+void cli_leases_print_text(const json_t *doc)
+{
+	const json_t *rec = json_object_get(doc, "reconciled"), *ls = json_object_get(doc, "leases");
+	if (jint(rec, "ended") || jint(rec, "orphans"))
+		printf("Reconciled: %lld lease(s) ended, %lld orphan instance(s), %lld destroyed, %lld pooled\n",
+		       jint(rec, "ended"), jint(rec, "orphans"), jint(rec, "destroyed"), jint(rec, "pooled"));
+	if (json_array_size(ls) == 0)
+		printf("No leases.\n");
+	for (size_t i = 0; i < json_array_size(ls); i++) {
+		const json_t *l = json_array_get(ls, i);
+		char owner[96];
+		long long pid = jint(json_object_get(l, "owner"), "pid");
+		const char *name = jstr(l, "name");
+		if (pid > 0)
+			snprintf(owner, sizeof(owner), "pid %lld", pid);
+		else if (name[0])
+			snprintf(owner, sizeof(owner), "%s, %.0f s left", name, jreal(l, "expires") - (double)time(NULL));
+		else
+			snprintf(owner, sizeof(owner), "-");
+		printf("%-11s %-8s uid %-5lld GPU %lld  %-12s %s  %s\n", jstr(l, "id"), jstr(l, "state"), jint(l, "uid"),
+		       jint(l, "gpu"), jstr(l, "profile"), jstr(l, "mig_uuid"), owner);
+	}
+}
+
+void cli_capacity_print_text(const json_t *arr)
+{
+	printf("%-4s %-16s %5s %15s\n", "GPU", "PROFILE", "FREE", "POOL RECLAIMED");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *e = json_array_get(arr, i);
+		printf("%-4lld %-16s %5lld %15lld\n", jint(e, "gpu"), jstr(e, "profile"), jint(e, "now"),
+		       jint(e, "reclaimed"));
+	}
 }

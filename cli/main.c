@@ -56,13 +56,15 @@ static const struct command {
 	 "gres [--output FILE [--check]] [--gres-value] [--mknod] [--node-name NAME] | task-prolog [--gres-conf FILE] | "
 	 "reconfigure -f CONFIG -c NAME [--node NAME] [--timeout S] [--gres-conf FILE] [--slurm-conf FILE]",
 	 "Slurm's gres.conf of the MIG devices, and the TaskProlog that gives a step its MIG UUIDs"},
-	{"lease", cmd_lease, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--ttl S [--name N]] [--owner PID]",
+	{"lease", cmd_lease, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--ttl S [--name N]] [--owner PID] "
+	 "[--service|--no-service] [--socket PATH]",
 	 "lease one MIG device (created for it, or warm from the pool); prints its UUID, CDI name and environment"},
-	{"release", cmd_release, "ID", "end a lease: its instance is destroyed, or kept warm in the pool"},
-	{"leases", cmd_leases, "", "the leases and pooled instances, after ending those of dead owners and expired TTLs"},
-	{"run", cmd_run, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--isolate] -- CMD [ARG...]",
+	{"release", cmd_release, "ID [--service|--no-service] [--socket PATH]", "end a lease: its instance is destroyed, or kept warm in the pool"},
+	{"leases", cmd_leases, "[--service|--no-service] [--socket PATH]", "the leases and pooled instances, after ending those of dead owners and expired TTLs"},
+	{"run", cmd_run, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] [--isolate] [--service|--no-service] "
+	 "[--socket PATH] -- CMD [ARG...]",
 	 "lease a MIG device, run CMD with CUDA_VISIBLE_DEVICES set, release it; exits with CMD's status"},
-	{"capacity", cmd_capacity, "", "per GPU and profile: how many more fit now, and with the pool reclaimed"},
+	{"capacity", cmd_capacity, "[--service|--no-service] [--socket PATH]", "per GPU and profile: how many more fit now, and with the pool reclaimed"},
 	{"serve", cmd_serve, "[--socket PATH] [--group NAME] [--rate N] [--burst N] [--timeout S] [--connections N] [--lock-timeout S]",
 	 "the node service: leases over HTTP/JSON on a Unix socket, with Prometheus metrics (docs/serve.md)"},
 	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},
@@ -101,6 +103,9 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 	       "  --sim[=GPUS]        use the simulator built or installed with migctl (GPUS as in MIGSIM_GPUS)\n"
 	       "  --root DIR          read device nodes and /proc under DIR instead of / (default: the simulator's root)\n"
 	       "  -v, --verbose       say which NVML library was loaded and how many calls were made\n"
+	       "\nlease, release, leases, capacity and run of a user who is not root ask the node service\n"
+	       "(migctl serve) when its socket exists (--socket PATH, $MIGCTL_SOCKET, /run/migctl/migctl.sock);\n"
+	       "--service or --no-service after the command decides instead.\n"
 	       "\nExit status: 0 ok, 1 failure (nothing changed unless said), 2 usage error,\n"
 	       "3 a MIG mode change is pending (GPU in use, or reset required), 4 assert: the GPUs differ.\n");
 	return EXIT_OK;

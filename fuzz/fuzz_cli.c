@@ -147,6 +147,9 @@ static void setup(void)
 	setenv("MIGCTL_RESET_COMMAND", "true", 1);
 	setenv("MIGSIM_QUIET", "1", 1);
 	setenv("MIGCTL_CONF", conf_path, 1);
+	/* no node service (nothing is at that path): the lease commands of a user who is not root
+	 * go to the library */
+	setenv("MIGCTL_SOCKET", conf_path, 1);
 	state_text = initial_state();
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	capture = memfd_create("fuzz_cli-stderr", MFD_CLOEXEC);
@@ -255,7 +258,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	bool cdi = false, generate = false;
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "serve") == 0) { /* a server runs until it is stopped (fuzz_serve fuzzes its input) */
+		/* a server runs until it is stopped (fuzz_serve fuzzes its input); the lease commands as
+		 * clients of a service would reach whatever service runs on this machine, not the
+		 * simulator (tests/shell/test_serve_client.sh tests them) */
+		if (strcmp(argv[i], "serve") == 0 || strcmp(argv[i], "--service") == 0 ||
+		    strncmp(argv[i], "--socket", 8) == 0) {
 			free(buf);
 			return 0;
 		}
