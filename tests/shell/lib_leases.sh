@@ -68,6 +68,7 @@ print(" ".join(sorted(e["mig_uuid"] for e in d["entries"])))' "$MIGCTL_LEASES"
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CLIENT_PY="$SRCDIR/examples/migctl_client.py"
 export PYTHONPATH="$SRCDIR/examples${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1
 SERVE_SOCK="$TEST_TMP/migctl.sock"
 SERVE_PID=""
 
