@@ -40,6 +40,11 @@ PKGS := jansson uuid yaml-0.1
 DEPS_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPS_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -luuid)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# migctl serve (cli/cmd_serve.c): the HTTP server and systemd's socket activation and notify;
+# migctl alone links them, never libmig
+CLI_PKGS := libmicrohttpd libsystemd
+CLI_CFLAGS = $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
+CLI_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd) -lpthread -lm
 
 ifeq ($(V),1)
 Q :=
@@ -47,7 +52,7 @@ else
 Q := @
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CLI_CFLAGS) $(CFLAGS)
 
 # ---- the simulator ---------------------------------------------------------------
 SIM_CORE_SRC := sim/models.c sim/models_data.c sim/engine.c sim/state.c sim/store.c sim/procfs.c
@@ -150,7 +155,7 @@ $(SIM_LIB): $(BUILD)/sim/nvml.o $(BUILD)/libmigsim-core.a sim/libnvidia-ml.map
 $(MIGCTL): $(CLI_OBJ) $(LIBMIG_SO)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMIG_SO) \
-		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(DEPS_LIBS)
+		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(DEPS_LIBS) $(CLI_LIBS)
 
 $(PARTED_LINK): $(MIGCTL)
 	$(Q)ln -sf migctl $@

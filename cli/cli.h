@@ -68,6 +68,10 @@ int cli_require_admin(struct cli *c, unsigned int what);
  * directory say; c->node becomes the transaction's node. Prints the error and returns -1. */
 int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
 		  const char *const *hook_env, struct mig_txn **out);
+/* The same without printing the library's error: 0; -1 with err filled (not printed); -2
+ * when a step printed its own error (err says what, in short). For the service (cmd_serve.c). */
+int cli_txn_begin_err(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
+		      const char *const *hook_env, struct mig_txn **out, struct mig_error *err);
 /* Execute a plan in the transaction; c->node follows the node re-read after it. Returns 0 or
  * -1 with err filled (not printed). */
 int cli_txn_execute(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan, struct mig_error *err);
@@ -101,6 +105,8 @@ const char *cli_gpu_label(const struct mig_gpu *g);
 void cli_explain_no_room(const struct mig_gpu *g, const struct mig_gi_profile *p, const struct mig_placement *only,
 			 char *buf, size_t len);
 
+/* `migctl list --json`'s document of the loaded node's selected GPUs (cmd_show.c). */
+json_t *cli_node_json(struct cli *c);
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_mode(struct cli *c, int argc, char **argv);
@@ -157,6 +163,16 @@ int cmd_release(struct cli *c, int argc, char **argv);
 int cmd_leases(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_capacity(struct cli *c, int argc, char **argv);
+/* The JSON of a lease, of a release (`migctl release --json`) and of one capacity entry
+ * (cli/json_lease.c; the service prints the same). */
+json_t *cli_lease_json(const struct mig_lease *l);
+json_t *cli_release_json(const struct mig_lease *l);
+json_t *cli_capacity_json(const struct mig_capacity *c);
+/* `migctl leases --json`: {"leases": [...], "reconciled": {...}} */
+json_t *cli_leases_json(const struct mig_lease *ls, size_t n, const struct mig_lease_report *rep);
+/* The lease policy of migctl.conf ($MIGCTL_CONF) and the table ($MIGCTL_LEASES); -1 with err
+ * filled (not printed) when migctl.conf is unreadable. */
+int cli_lease_options_err(struct cli *c, struct mig_settings *s, struct mig_lease_options *o, struct mig_error *err);
 /* migctl.conf as the consumers read it ($MIGCTL_CONF, else /etc/migctl/migctl.conf unless the
  * node is simulated); defaults when there is none. -1 with err filled when it is unreadable. */
 int cli_settings_read(struct cli *c, struct mig_settings *s, struct mig_error *err);

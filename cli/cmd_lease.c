@@ -21,12 +21,11 @@ struct lease_args {
 };
 
 /* The lease policy from migctl.conf ($MIGCTL_CONF), the table from $MIGCTL_LEASES. */
-static int lease_options(struct cli *c, struct mig_settings *s, struct mig_lease_options *o)
+int cli_lease_options_err(struct cli *c, struct mig_settings *s, struct mig_lease_options *o, struct mig_error *err)
 {
-	struct mig_error err;
-	mig_error_reset(&err);
-	if (cli_settings_read(c, s, &err))
-		return cli_fail(c, "%s; nothing was changed", err.msg), -1;
+	mig_error_reset(err);
+	if (cli_settings_read(c, s, err))
+		return -1;
 	memset(o, 0, sizeof(*o));
 	o->size = sizeof(*o);
 	o->path = getenv("MIGCTL_LEASES");
@@ -34,6 +33,14 @@ static int lease_options(struct cli *c, struct mig_settings *s, struct mig_lease
 	o->pool = s->lease_pool;
 	o->pool_max = s->lease_pool_max;
 	o->pool_ttl = s->lease_pool_ttl;
+	return 0;
+}
+
+static int lease_options(struct cli *c, struct mig_settings *s, struct mig_lease_options *o)
+{
+	struct mig_error err;
+	if (cli_lease_options_err(c, s, o, &err))
+		return cli_fail(c, "%s; nothing was changed", err.msg), -1;
 	return 0;
 }
 
@@ -56,20 +63,6 @@ static void print_doc(json_t *doc)
 {
 	cli_print_json(doc);
 	json_decref(doc);
-}
-
-static json_t *lease_json(const struct mig_lease *l)
-{
-	json_t *owner = l->owner_pid > 0 ? json_pack("{s:I, s:I}", "pid", (json_int_t)l->owner_pid, "start_time",
-						     (json_int_t)l->owner_start)
-					 : json_null();
-	return json_pack("{s:s, s:s, s:o, s:s?, s:f, s:I, s:s, s:I, s:s, s:I, s:I, s:s, s:o, s:f, s:o, s:s, s:s, s:b}",
-			 "id", l->id, "state", mig_lease_state_name(l->state), "owner", owner, "name",
-			 l->name[0] ? l->name : NULL, "ttl", l->ttl, "uid", (json_int_t)l->uid, "mig_uuid", l->mig_uuid, "gpu",
-			 (json_int_t)l->gpu, "gpu_uuid", l->gpu_uuid, "gi", (json_int_t)l->gi_id, "ci", (json_int_t)l->ci_id,
-			 "profile", l->profile, "placement", cli_placement_json(l->at), "created", l->created, "expires",
-			 l->expires > 0 ? json_real(l->expires) : json_null(), "cdi", l->cdi, "env", l->env, "reused",
-			 l->reused);
 }
 
 static void lease_print(FILE *f, const struct mig_lease *l)
@@ -230,7 +223,7 @@ int cmd_lease(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (c->json)
-		print_doc(json_pack("{s:o}", "lease", lease_json(&l)));
+		print_doc(json_pack("{s:o}", "lease", cli_lease_json(&l)));
 	else
 		lease_print(stdout, &l);
 	return EXIT_OK;
@@ -265,9 +258,7 @@ int cmd_release(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (c->json)
-		print_doc(json_pack("{s:s, s:s, s:s, s:b}", "released", l.id, "mig_uuid", l.mig_uuid, "instance",
-					 l.destroyed ? "destroyed" : mig_lease_state_name(l.state), "destroyed",
-					 l.destroyed));
+		print_doc(cli_release_json(&l));
 	else
 		printf("Released lease %s (%s): %s\n", l.id, l.mig_uuid, release_words(&l));
 	return EXIT_OK;
@@ -296,16 +287,7 @@ int cmd_leases(struct cli *c, int argc, char **argv)
 				"lease ended\n",
 			rep.vanished_ids);
 	if (c->json) {
-		json_t *arr = json_array(), *ids = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, lease_json(&ls[i]));
-		char *save = NULL;
-		for (char *t = strtok_r(rep.vanished_ids, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			json_array_append_new(ids, json_string(t));
-		print_doc(json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:o}}", "leases", arr, "reconciled", "ended",
-					 (json_int_t)rep.ended, "destroyed", (json_int_t)rep.destroyed, "pooled",
-					 (json_int_t)rep.pooled, "orphans", (json_int_t)rep.orphans, "draining",
-					 (json_int_t)rep.draining, "vanished", ids));
+		print_doc(cli_leases_json(ls, n, &rep));
 	} else {
 		if (rep.ended || rep.orphans)
 			printf("Reconciled: %zu lease(s) ended, %zu orphan instance(s), %zu destroyed, %zu pooled\n", rep.ended,
@@ -364,9 +346,7 @@ int cmd_capacity(struct cli *c, int argc, char **argv)
 		if (gpu_sel && !gpu_sel[cap[i].gpu])
 			continue;
 		if (c->json)
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:I}", "gpu", (json_int_t)cap[i].gpu, "profile",
-							     cap[i].profile, "now", (json_int_t)cap[i].now, "reclaimed",
-							     (json_int_t)cap[i].reclaimed));
+			json_array_append_new(arr, cli_capacity_json(&cap[i]));
 		else
 			printf("%-4u %-16s %5u %15u\n", cap[i].gpu, cap[i].profile, cap[i].now, cap[i].reclaimed);
 	}

@@ -12,7 +12,7 @@ static int no_args(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
-static json_t *node_json(struct cli *c)
+json_t *cli_node_json(struct cli *c)
 {
 	json_t *gpus = json_array();
 	for (size_t i = 0; i < c->node->ngpus; i++)
@@ -59,7 +59,7 @@ static int load_or_print_json(struct cli *c, const char *cmd, int argc, char **a
 		return EXIT_FAIL;
 	if (!c->json)
 		return -1;
-	json_t *doc = node_json(c);
+	json_t *doc = cli_node_json(c);
 	cli_print_json(doc);
 	json_decref(doc);
 	return EXIT_OK;

@@ -170,10 +170,9 @@ static void waiting_for_lock(long holder, void *arg)
 	}
 }
 
-int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
-		  const char *const *hook_env, struct mig_txn **out)
+int cli_txn_begin_err(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
+		      const char *const *hook_env, struct mig_txn **out, struct mig_error *err)
 {
-	struct mig_error err;
 	char dir[PATH_MAX];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	/* the lock and journal live in a private directory: root's /run/migctl, else the user's own */
@@ -197,25 +196,41 @@ int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const 
 		.arg = c,
 		.journal_info = c->journal_info,
 	};
-	if (!c->ctx && new_ctx(c, &err))
-		return cli_fail_err(c, &err), -1;
-	if (cli_consumers_watch(c))
+	mig_error_reset(err);
+	if (!c->ctx && new_ctx(c, err))
 		return -1;
-	if (mig_txn_begin(c->ctx, &o, out, &err)) {
-		if (err.status == MIG_E_LOCKED) {
-			char msg[MIG_ERROR_MSG_MAX + 64];
-			snprintf(msg, sizeof(msg), "%s (raise --lock-timeout, or wait for it)", err.msg);
-			return cli_fail(c, "%s", msg), -1;
-		}
-		return cli_fail_err(c, &err), -1;
+	if (cli_consumers_watch(c)) {
+		err->status = MIG_E_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "cannot watch the node's changes for the consumers");
+		return -2;
 	}
+	if (mig_txn_begin(c->ctx, &o, out, err))
+		return -1;
 	if (use_node(c, mig_txn_node(*out))) {
 		/* a selector that names no GPU here: end the transaction, nothing was done */
-		cli_txn_end(c, *out, false, &err);
+		struct mig_error end_err;
+		cli_txn_end(c, *out, false, &end_err);
 		*out = NULL;
-		return -1;
+		err->status = MIG_E_NOT_FOUND;
+		snprintf(err->msg, sizeof(err->msg), "no GPU selected");
+		return -2;
 	}
 	return 0;
+}
+
+int cli_txn_begin(struct cli *c, unsigned int admin, double lock_timeout, const char *hooks_file,
+		  const char *const *hook_env, struct mig_txn **out)
+{
+	struct mig_error err;
+	int rc = cli_txn_begin_err(c, admin, lock_timeout, hooks_file, hook_env, out, &err);
+	if (rc == 0 || rc == -2)
+		return rc ? -1 : 0; /* -2: printed already */
+	if (err.status == MIG_E_LOCKED) {
+		char msg[MIG_ERROR_MSG_MAX + 64];
+		snprintf(msg, sizeof(msg), "%s (raise --lock-timeout, or wait for it)", err.msg);
+		return cli_fail(c, "%s", msg), -1;
+	}
+	return cli_fail_err(c, &err), -1;
 }
 
 int cli_txn_execute(struct cli *c, struct mig_txn *txn, const struct mig_plan *plan, struct mig_error *err)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static int cmd_help(struct cli *c, int argc, char **argv);
 
@@ -60,6 +61,8 @@ static const struct command {
 	{"run", cmd_run, "--profile P | --memory MIB [--slices N] [--media] [--model NAME] -- CMD [ARG...]",
 	 "lease a MIG device, run CMD with CUDA_VISIBLE_DEVICES set, release it; exits with CMD's status"},
 	{"capacity", cmd_capacity, "", "per GPU and profile: how many more fit now, and with the pool reclaimed"},
+	{"serve", cmd_serve, "[--socket PATH] [--group NAME] [--rate N] [--burst N] [--timeout S] [--connections N] [--lock-timeout S]",
+	 "the node service: leases over HTTP/JSON on a Unix socket, with Prometheus metrics (docs/serve.md)"},
 	{"help", cmd_help, "[COMMAND]", "this text, or one command's usage (also: migctl COMMAND --help)"},
 };
 

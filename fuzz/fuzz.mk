@@ -6,7 +6,7 @@
 #   make fuzz-merge   the same, then merges what it found that is new back into fuzz/corpus/
 #   FUZZ_TARGETS=cli  only some targets; FUZZ_FLAGS=...  more libFuzzer flags
 
-FUZZ_TARGETS ?= config profile_name cli sim_state settings
+FUZZ_TARGETS ?= config profile_name cli sim_state settings serve
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS ?=
@@ -16,7 +16,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CLI_OBJ = $(filter-out $(BUILD)/cli/migctl.o,$(CLI_OBJ))
 
 # ---- replaying the seeds as ordinary tests (project compiler and flags) ----------------
-FUZZ_ALL := config profile_name cli sim_state settings
+FUZZ_ALL := config profile_name cli sim_state settings serve
 FUZZ_REPLAY_BIN := $(FUZZ_ALL:%=$(BUILD)/tests/fuzz/replay_%)
 ALL_BINS += $(FUZZ_REPLAY_BIN)
 
@@ -33,7 +33,13 @@ $(BUILD)/tests/fuzz/replay_%.o: fuzz/replay.c
 $(BUILD)/tests/fuzz/replay_cli: $(BUILD)/tests/fuzz/replay_cli.o $(BUILD)/tests/fuzz/fuzz_cli.o $(FUZZ_CLI_OBJ) \
 		$(LIBMIG) $(BUILD)/libmigsim-core.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(CLI_LIBS)
+
+# the service's request parser is cli/serve_request.c
+$(BUILD)/tests/fuzz/replay_serve: $(BUILD)/tests/fuzz/replay_serve.o $(BUILD)/tests/fuzz/fuzz_serve.o \
+		$(BUILD)/cli/serve_request.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) -lm
 
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/replay_%.o $(BUILD)/tests/fuzz/fuzz_%.o $(LIBMIG) \
 		$(BUILD)/libmigsim-core.a
@@ -56,7 +62,8 @@ fuzz-libs:
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fake_node.h fuzz-libs
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(DEPS_CFLAGS) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
-		$(if $(filter cli,$*),$(FUZZ_SUB_CLI_OBJ)) $(FUZZ_BUILD)/libmig.a $(FUZZ_BUILD)/libmigsim-core.a $(DEPS_LIBS)
+		$(if $(filter cli,$*),$(FUZZ_SUB_CLI_OBJ)) $(if $(filter serve,$*),$(FUZZ_BUILD)/cli/serve_request.o) \
+		$(FUZZ_BUILD)/libmig.a $(FUZZ_BUILD)/libmigsim-core.a $(DEPS_LIBS) $(if $(filter cli,$*),$(CLI_LIBS)) -lm
 
 fuzz-build: $(FUZZ_BIN)
 

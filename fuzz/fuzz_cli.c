@@ -254,6 +254,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	argv[argc] = NULL;
 	bool cdi = false, generate = false;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "serve") == 0) { /* a server runs until it is stopped (fuzz_serve fuzzes its input) */
+			free(buf);
+			return 0;
+		}
 	for (int i = 1; i < argc; i++) {
 		cdi |= strcmp(argv[i], "cdi") == 0;
 		generate |= strcmp(argv[i], "generate") == 0;

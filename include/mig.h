@@ -905,6 +905,12 @@ int mig_lease_acquire(struct mig_txn *txn, const struct mig_lease_options *o, co
  * Its instance is pooled, destroyed, or left draining while processes run (out says which). */
 int mig_lease_release(struct mig_txn *txn, const struct mig_lease_options *o, const char *id, unsigned int uid,
 		      struct mig_lease *out, struct mig_error *err);
+/* Renew lease id as user uid (root: any lease; others: their own, else MIG_E_PERMISSION): it now
+ * expires ttl seconds from now (ttl 0: its own TTL again). A lease with no TTL (owned by a
+ * process) gets one when ttl > 0 (it then ends at the TTL or with its owner, whichever comes
+ * first); with ttl 0 it is MIG_E_INVALID. MIG_E_NOT_FOUND when no live lease has that id. */
+int mig_lease_renew(struct mig_txn *txn, const struct mig_lease_options *o, const char *id, unsigned int uid,
+		    double ttl, struct mig_lease *out, struct mig_error *err);
 /* Every entry of the table after a reconcile (leases, pooled and draining instances), malloc'd. */
 int mig_lease_list(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_lease **out, size_t *n,
 		   struct mig_lease_report *rep, struct mig_error *err);

@@ -1020,6 +1020,49 @@ fail:
 	return -1;
 }
 
+int mig_lease_renew(struct mig_txn *txn, const struct mig_lease_options *o, const char *id, unsigned int uid,
+		    double ttl, struct mig_lease *out, struct mig_error *err)
+{
+	struct table t;
+	struct mig_lease_report rep;
+	int rc = -1;
+	memset(&rep, 0, sizeof(rep));
+	if (!id || !(ttl >= 0) || ttl > 1e9)
+		return mig_error_set(err, MIG_E_INVALID, "a TTL is 0 (keep the lease's own) to 1e9 seconds");
+	if (table_load(txn, o, &t, err) || reconcile(txn, o, &t, &rep, err))
+		goto out;
+	size_t i = 0;
+	while (i < t.n && !(t.e[i].state == MIG_LEASE_ACTIVE && strcmp(t.e[i].id, id) == 0))
+		i++;
+	if (i == t.n) {
+		mig_error_set(err, MIG_E_NOT_FOUND, "no lease %s%s", id,
+			      strstr(rep.vanished_ids, id) ? ": its instance vanished (destroyed by someone else)"
+							   : " (it ended, or never was); list them with their ids");
+		goto out;
+	}
+	struct mig_lease *e = &t.e[i];
+	if (uid != 0 && e->uid != uid) {
+		mig_error_set(err, MIG_E_PERMISSION, "lease %s belongs to user %u; only they or root may renew it", id,
+			      e->uid);
+		goto out;
+	}
+	if (e->ttl <= 0 && ttl <= 0) {
+		mig_error_set(err, MIG_E_INVALID,
+			      "lease %s has no TTL: it ends when its owner process %ld exits; give a TTL to renew it by", id,
+			      e->owner_pid);
+		goto out;
+	}
+	if (ttl > 0)
+		e->ttl = ttl;
+	e->expires = now_of(o) + e->ttl;
+	rc = save_out(&t, i, out, err);
+	if (rc == 0 && out)
+		out->renewed = true;
+out:
+	table_free(&t);
+	return rc;
+}
+
 int mig_lease_list(struct mig_txn *txn, const struct mig_lease_options *o, struct mig_lease **out, size_t *n,
 		   struct mig_lease_report *rep, struct mig_error *err)
 {
