@@ -105,7 +105,15 @@ class Client:
         conn = UnixHTTPConnection(self.socket_path, self.timeout)
         try:
             try:
-                conn.request(method, path, body=data, headers=hdrs)
+                conn.putrequest(method, path, skip_accept_encoding=True)
+                for k, v in hdrs.items():
+                    conn.putheader(k, v)
+                if data is not None:
+                    conn.putheader("Content-Length", str(len(data)))
+                try:
+                    conn.endheaders(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # answered before it read the whole body (413): the answer is read below
                 r = conn.getresponse()
                 payload = r.read()
             except (OSError, http.client.HTTPException) as e:

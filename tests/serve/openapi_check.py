@@ -3,23 +3,28 @@
 """Check `migctl serve`'s real answers against an OpenAPI 3.0 description (docs/openapi.yaml).
 
 usage: openapi_check.py SOCKET SPEC [SPEC...]
+       openapi_check.py --rate SOCKET SPEC [SPEC...]
 
 Runs one scenario against the service on SOCKET (every endpoint; every error a client can
 cause: malformed, wrong types, unknown fields, oversized, unknown lease, unknown path, wrong
 method, no capacity, fragmented, and, when run as root, a caller outside the service group),
 recording each answer. Then, for each SPEC, checks every answer against it: the status is one
 the operation documents (or the expected one), the Content-Type is the documented media type,
-the body validates against the documented schema, documented headers (Allow, Retry-After)
+the body validates against the documented schema, documented headers (Allow, Retry-After, Location)
 are there; and the other way round, live: every path and method of the SPEC answers with a
 documented 2xx status, every other method of its paths gets 405 with an Allow header naming
 exactly the SPEC's methods, and paths it does not name get 404.
 
 Prints "spec SPEC: ok" or "spec SPEC: N problems" and the problems ("- ..."); exit status 0
 when every SPEC passed, 1 when one failed, 77 when no YAML parser is available (the caller
-skips). The node must be one MIG-enabled A100-SXM4-40GB without instances, and MIGCTL, MIGSIM
-set (the simulator is used to lay out the node for the fragmentation case).
+skips). The node must be one MIG-enabled A100-SXM4-40GB without instances; MIGCTL and MIGSIM
+name the programs (migctl lays out the node for the fragmentation case), MIGCTL_LOCK the node
+lock (held for the 503 case: start the service with --lock-timeout 0.2) and the service must
+not limit the rate (--rate 0). With --rate: only GET /v1/health until the service answers 429
+(start it with a small --rate and --burst).
 """
 
+import fcntl
 import json
 import os
 import re
@@ -345,7 +350,8 @@ def scenario(sock):
         (b'{"memory_mib": -5}', "memory_mib: negative"),
         (b'{"slices": true}', "slices: a boolean"),
         (b'{"profile": "1g.5gb", "media": "yes"}', "media: a string"),
-        (b'{"profile": "1g.5gb", "gpus": 0}', "gpus: a number"),
+        (b'{"profile": "1g.5gb", "gpus": true}', "gpus: a boolean"),
+        (b'{"profile": "1g.5gb", "gpus": -1}', "gpus: a negative index"),
         (b'{"profile": "1g.5gb", "model": ["A100"]}', "model: an array"),
         (b'{"profile": "1g.5gb", "name": 7, "ttl": 60}', "name: a number"),
         (b'{"profile": "1g.5gb", "ttl": "60"}', "ttl: a string"),
@@ -367,6 +373,16 @@ def scenario(sock):
     rec("POST", "/v1/leases/%s/renew" % a, raw=b'{"ttl": 60, "pad": "%s"}' % (b"y" * 70000),
         want=(413,), why="over 64 KiB")
 
+    # a named lease asked for again is renewed: 200, not 201
+    rec("POST", "/v1/leases", {"profile": "1g.5gb", "ttl": 600, "name": "openapi-a"}, want=(200,),
+        why="the same name again")
+    # another change holds the node lock longer than the service waits (--lock-timeout): 503
+    with open(os.environ["MIGCTL_LOCK"], "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        rec("POST", "/v1/leases", {"profile": "1g.5gb", "ttl": 60}, want=(503,), want_error="locked",
+            why="the node lock held")
+        rec("GET", "/v1/leases", want=(503,), want_error="locked", why="the node lock held")
+        fcntl.flock(lk, fcntl.LOCK_UN)
     # the node is full: 7g.40gb needs the whole GPU
     rec("POST", "/v1/leases", {"profile": "7g.40gb", "ttl": 60}, want=(409,), want_error="no_capacity",
         why="no capacity")
@@ -374,8 +390,12 @@ def scenario(sock):
     if os.geteuid() == 0:
         # any user may read; only root and the service group may lease; only the owner may release
         as_nobody(rec, sock, [
-            ("GET", "/v1/leases", None, (200,), None, "as nobody"),
-            ("GET", "/v1/leases/" + a, None, (200,), None, "as nobody"),
+            ("GET", "/v1/health", None, (200,), None, "as nobody"),
+            ("GET", "/metrics", None, (200,), None, "as nobody"),
+            ("GET", "/v1/leases", None, (403,), "permission", "as nobody"),
+            ("GET", "/v1/leases/" + a, None, (403,), "permission", "as nobody"),
+            ("GET", "/v1/node", None, (403,), "permission", "as nobody"),
+            ("GET", "/v1/capacity", None, (403,), "permission", "as nobody"),
             ("POST", "/v1/leases", {"profile": "1g.5gb", "ttl": 60}, (403,), "permission", "as nobody"),
             ("DELETE", "/v1/leases/" + a, None, (403,), "permission", "root's lease, as nobody"),
             ("POST", "/v1/leases/%s/renew" % a, {}, (403,), "permission", "root's lease, as nobody"),
@@ -398,7 +418,12 @@ def scenario(sock):
         why="no capacity")
     rec("GET", "/v1/capacity", want=(200,), why="fragmented node")
     sh(migctl, "--sim", "destroy", "--all")
-    _ = migsim
+    # the driver fails: 500 with the status nvml
+    for m, p, body in (("GET", "/v1/node", None), ("GET", "/v1/capacity", None), ("GET", "/v1/leases", None),
+                       ("POST", "/v1/leases", {"profile": "1g.5gb", "ttl": 60})):
+        sh(migsim, "fault", "add", "nvmlDeviceGetCount", "UNKNOWN")
+        rec(m, p, body, want=(500,), want_error="nvml", why="the driver fails")
+    sh(migsim, "fault", "clear")
     return rec
 
 
@@ -434,13 +459,29 @@ def live_checks(spec, rec):
     return out
 
 
+def rate_scenario(sock):
+    """Against a service started with a small --rate and --burst: requests until one is refused."""
+    rec = Recorder(sock)
+    for _ in range(100):
+        rec("GET", "/v1/health", want=(200, 429), why="until the rate limit")
+        if rec.log[-1]["status"] == 429:
+            rec.log[-1]["want_error"] = "rate_limited"
+            return rec
+    rec.log[-1]["want"] = (429,)
+    return rec
+
+
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    rate = args[:1] == ["--rate"]
+    if rate:
+        args = args[1:]
+    if len(args) < 2:
         print(__doc__)
         return 2
-    sock, specs = sys.argv[1], sys.argv[2:]
+    sock, specs = args[0], args[1:]
     loaded = [Spec(load_spec(p), p) for p in specs]
-    rec = scenario(sock)
+    rec = rate_scenario(sock) if rate else scenario(sock)
     broken = [ex for ex in rec.log if ex.get("broken")]
     if broken:
         for ex in broken:
@@ -448,7 +489,7 @@ def main():
         return 1
     failed = 0
     for spec in loaded:
-        live = live_checks(spec, rec)
+        live = [] if rate else live_checks(spec, rec)
         problems = []
         for ex in rec.log + live:
             if ex.get("broken"):

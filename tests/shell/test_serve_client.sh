@@ -114,8 +114,9 @@ t_command() {
 	# lease (a TTL lease), get, renew, release
 	expect_rc 0 client lease --profile 2g.10gb --ttl 60 --name cmd
 	local id uuid
-	id=$(jget "d['lease']['id']")
-	uuid=$(jget "d['lease']['mig_uuid']")
+	id=$(jget "d['id']")
+	uuid=$(jget "d['mig_uuid']")
+	expect_eq "$(jget "d['profile']") $(jget "d['name']") $(jget "d['owner']")" "2g.10gb cmd null" "the lease"
 	expect_rc 0 client get "$id"
 	expect_eq "$(jget "d['mig_uuid']")" "$uuid" "get"
 	expect_rc 0 client renew "$id" --ttl 120
@@ -143,13 +144,14 @@ t_shared_with_migctl_and_ends_with_the_client() {
 	need_serve || return
 	setup A100-SXM4-40GB
 	serve_start || return
-	python3 - "$SERVE_SOCK" "$TEST_TMP/held" <<'EOF' &
-import sys, time
+	# (the interpreter itself, not lib.sh's python3 function, so that $! is the client's pid)
+	"${PYTHON3:-python3}" - "$SERVE_SOCK" "$TEST_TMP/held" <<'EOF' &
+import os, sys, time
 from migctl_client import Client
 c = Client(sys.argv[1])
 with c.leased(profile="3g.20gb") as lease:
-    open(sys.argv[2] + ".tmp", "w").write(lease["id"] + " " + lease["mig_uuid"])
-    import os
+    with open(sys.argv[2] + ".tmp", "w") as f:
+        f.write(lease["id"] + " " + lease["mig_uuid"] + "\n")
     os.rename(sys.argv[2] + ".tmp", sys.argv[2])
     time.sleep(300)
 EOF

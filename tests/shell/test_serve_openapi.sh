@@ -97,7 +97,10 @@ P = lambda d: d["paths"]
 mutate("type", lambda d: S(d)["Lease"]["properties"]["gi"].update(type="string"))
 mutate("required", lambda d: S(d)["Released"]["required"].append("pool"))
 mutate("strict", lambda d: S(d)["Health"]["properties"].pop("version") and S(d)["Health"]["required"].remove("version"))
-mutate("enum", lambda d: S(d)["NotFoundError"]["allOf"][1]["properties"]["error"]["properties"]["status"].update(enum=["invalid"]))
+def enum(d):
+    for e in ("NotFoundError", "RateLimitedError"):
+        S(d)[e]["allOf"][1]["properties"]["error"]["properties"]["status"].update(enum=["invalid"])
+mutate("enum", enum)
 mutate("nopath", lambda d: P(d).pop("/v1/capacity"))
 mutate("extrapath", lambda d: P(d).update({"/v1/extra": {"get": {"operationId": "x", "responses": {"200": {"description": "x"}}}}}))
 mutate("extramethod", lambda d: P(d)["/v1/health"].update(put={"operationId": "y", "responses": {"200": {"description": "y"}}}))
@@ -118,7 +121,7 @@ t_answers_match_spec() {
 		return
 	fi
 	setup A100-SXM4-40GB
-	serve_start || return
+	serve_start --rate 0 --lock-timeout 0.2 || return
 	if [ "$(id -u)" -eq 0 ]; then
 		# let nobody reach the socket, so that the service itself refuses it (403)
 		chmod 711 "$TEST_TMP"
@@ -152,9 +155,21 @@ extrapath|GET /v1/extra (named by the spec, not in the scenario): status 404, ex
 extramethod|PUT /v1/health (named by the spec, not in the scenario): status 405, expected 200/201
 nomethod|status 200 for a method /v1/leases/{id} does not take
 status|status 409 is not documented for POST /v1/leases
-ctype|Content-Type 'text/plain; version=0.0.4', the spec documents text/plain
+ctype|Content-Type 'text/plain; version=0.0.4; charset=utf-8', the spec documents text/plain
 header|header X-Nothing is missing
 EOF
+	# 429 and Retry-After, from a service that takes 1 request a second, in bursts of 3
+	serve_stop
+	serve_start --rate 1 --burst 3 || return
+	python3 "$CHECK" --rate "$SERVE_SOCK" "$SPEC" "$TEST_TMP/wrong-enum.json" >"$TEST_TMP/check.out" 2>&1
+	rc=$?
+	OUT=$(cat "$TEST_TMP/check.out")
+	sed 's/^/# /' "$TEST_TMP/check.out" | head -20
+	expect_eq "$rc" 1 "the checker's exit status, rate limit"
+	expect_contains "$OUT" "spec $SPEC: ok"
+	expect_contains "$OUT" "GET /v1/health 429"
+	# the same wrong file: the rate limit's error is not "invalid" either
+	expect_contains "$OUT" "\"rate_limited\" is not one of ['invalid']"
 	# the checks left the node as they found it
 	expect_rc 0 m leases --json
 	expect_eq "$(jget "len(d['leases'])")" 0 "leases after the check"
