@@ -200,7 +200,7 @@ check: deps
 # The stress loops run at full strength in make check; under the sanitizers a few rounds of
 # each find what memory errors there are, and keep CI within its time.
 asan: deps
-	$(Q)LEASE_ROUNDS=25 CONC_ROUNDS=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 test-only
+	$(Q)LEASE_ROUNDS=25 SERVE_KILL_ROUNDS=25 CONC_ROUNDS=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 test-only
 
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -159,11 +159,13 @@ class Client:
 
     def lease(self, profile=None, memory_mib=None, slices=None, media=None, gpus=None, model=None,
               name=None, ttl=None):
-        """Lease one MIG device; returns the lease (id, mig_uuid, env, cdi, ...)."""
+        """Lease one MIG device; returns the lease (id, mig_uuid, env, cdi, ...). With a name
+        (and ttl), asking again renews the lease of that name (the same id, reused true)."""
         req = {k: v for k, v in (("profile", profile), ("memory_mib", memory_mib), ("slices", slices),
                                  ("media", media), ("gpus", gpus), ("model", model), ("name", name),
                                  ("ttl", ttl)) if v is not None}
-        return self.call("POST", "/v1/leases", req, ok=(201,))["lease"]
+        # 201: a new lease; 200: a named lease of that name existed and was renewed
+        return self.call("POST", "/v1/leases", req, ok=(200, 201))["lease"]
 
     def renew(self, lease_id, ttl=None):
         return self.call("POST", "/v1/leases/%s/renew" % lease_id, {} if ttl is None else {"ttl": ttl})["lease"]

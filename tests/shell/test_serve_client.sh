@@ -63,6 +63,8 @@ want(c.leases() == [], "leases after an exception in the block")
 # a TTL lease: renew moves its expiry; release ends it
 t = c.lease(slices=2, ttl=30, name="job")
 want(t["owner"] is None and t["name"] == "job" and t["profile"] == "2g.10gb", "ttl lease %r" % t)
+t2 = c.lease(slices=2, ttl=30, name="job")
+want(t2["id"] == t["id"] and t2["reused"] is True, "the same name again: %r" % t2)
 r = c.renew(t["id"], ttl=600)
 want(r["id"] == t["id"] and r["expires"] > t["expires"] + 500, "renew: %r -> %r" % (t["expires"], r["expires"]))
 r2 = c.renew(t["id"])
