@@ -246,12 +246,18 @@ install: all
 	install -m 0644 man/libmig.3 $(DESTDIR)$(MANDIR)/man3/libmig.3
 	sed 's|/usr/local/bin/migctl|$(BINDIR)/migctl|' deploy/systemd/migctl.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/migctl.service
+	sed 's|/usr/local/bin/migctl|$(BINDIR)/migctl|' deploy/systemd/migctl-serve.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/migctl-serve.service
+	install -m 0644 deploy/systemd/migctl-serve.socket $(DESTDIR)$(SYSTEMDUNITDIR)/migctl-serve.socket
 	[ -e $(DESTDIR)/etc/default/migctl ] || install -m 0644 deploy/systemd/migctl.default $(DESTDIR)/etc/default/migctl
 
 install-systemd: install
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/default
 	sed 's|/usr/local/bin/migctl|$(PREFIX)/bin/migctl|' deploy/systemd/migctl.service \
 		> $(DESTDIR)/etc/systemd/system/migctl.service
+	sed 's|/usr/local/bin/migctl|$(PREFIX)/bin/migctl|' deploy/systemd/migctl-serve.service \
+		> $(DESTDIR)/etc/systemd/system/migctl-serve.service
+	install -m 0644 deploy/systemd/migctl-serve.socket $(DESTDIR)/etc/systemd/system/migctl-serve.socket
 	[ -e $(DESTDIR)/etc/default/migctl ] || install -m 0644 deploy/systemd/migctl.default $(DESTDIR)/etc/default/migctl
 
 clean:

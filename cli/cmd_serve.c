@@ -368,7 +368,7 @@ static unsigned int rate_limited(struct server *s, uid_t uid)
 	else
 		wait = (unsigned int)ceil((1 - b->tokens) / s->rate);
 	pthread_mutex_unlock(&s->m);
-	return wait ? wait : 0;
+	return wait;
 }
 
 /* ---- the library, one request at a time ---------------------------------------------- */
@@ -381,9 +381,26 @@ struct op {
 
 static int op_begin(struct server *s, struct op *op, double lock_timeout, struct mig_error *err)
 {
-	pthread_mutex_lock(&s->lib);
+	/* the request under way in this server holds the library: wait for it as for the node lock */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)lock_timeout;
+	until.tv_nsec += (long)((lock_timeout - floor(lock_timeout)) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&s->lib, &until) != 0) {
+		mig_error_reset(err);
+		err->status = MIG_E_LOCKED;
+		snprintf(err->msg, sizeof(err->msg),
+			 "the service's previous request still holds the node after %g s; retry later", lock_timeout);
+		return -1;
+	}
 	int rc = cli_txn_begin_err(s->c, MIG_ADMIN_INSTANCES, lock_timeout, NULL, NULL, &op->txn, err);
 	if (rc == 0 && cli_lease_options_err(s->c, &op->set, &op->o, err)) {
+		/* the service's own configuration, not the request: a server error */
+		err->status = MIG_E_IO;
 		struct mig_error end_err;
 		cli_txn_end(s->c, op->txn, false, &end_err);
 		rc = -1;
@@ -788,9 +805,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
 		if (r->too_large || r->len + n > SERVE_BODY_MAX) {
+			/* a body without a length (chunked) that grows too large: the rest is read and
+			 * dropped (libmicrohttpd answers only once the request is in; --timeout bounds it) */
 			r->too_large = true;
-			return send_error(s, conn, r, method, MHD_HTTP_CONTENT_TOO_LARGE, "invalid", NULL, 0,
-					  "the request body is over %d bytes, the most the service reads", SERVE_BODY_MAX);
+			free(r->body);
+			r->body = NULL;
+			r->len = 0;
+			return MHD_YES;
 		}
 		char *b = realloc(r->body, r->len + n + 1);
 		if (!b)
@@ -801,6 +822,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		r->body[r->len] = '\0';
 		return MHD_YES;
 	}
+	if (r->too_large)
+		return send_error(s, conn, r, method, MHD_HTTP_CONTENT_TOO_LARGE, "invalid", NULL, 0,
+				  "the request body is over %d bytes, the most the service reads", SERVE_BODY_MAX);
 	return dispatch(s, conn, r, method);
 }
 

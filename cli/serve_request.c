@@ -121,7 +121,7 @@ int serve_parse_lease(const char *body, size_t len, struct serve_lease_body *out
 {
 	static const char example[] = "{\"profile\": \"1g.10gb\"} or {\"memory_mib\": 10240}";
 	struct serve_lease_body b;
-	unsigned long long n;
+	unsigned long long n = 0;
 	memset(&b, 0, sizeof(b));
 	if (msglen)
 		msg[0] = '\0';
@@ -140,7 +140,8 @@ int serve_parse_lease(const char *body, size_t len, struct serve_lease_body *out
 			rc = get_count(key, v, 1ULL << 40, &b.memory_mib, "the memory in MiB", msg, msglen);
 		} else if (strcmp(key, "slices") == 0) {
 			rc = get_count(key, v, 64, &n, "the compute slices", msg, msglen);
-			b.slices = (unsigned int)n;
+			if (rc == 0)
+				b.slices = (unsigned int)n;
 		} else if (strcmp(key, "media") == 0) {
 			if (!json_is_boolean(v))
 				rc = say(msg, msglen, "field \"media\": expected true or false, got %s", kind(v));

@@ -181,6 +181,56 @@ static void test_ttl_by_clock(void **state)
 	mig_ctx_free(ctx);
 }
 
+/* mig_lease_renew: by id, owner uid or root; a TTL lease gets a new expiry (its own TTL with
+ * ttl 0); a process-owned one needs a TTL; an unknown id is MIG_E_NOT_FOUND; nothing is created. */
+static void test_renew_by_id(void **state)
+{
+	(void)state;
+	struct mig_ctx *ctx = fresh();
+	struct mig_lease_options o = opts(1000);
+	struct mig_lease_request r = req("1g.5gb", 7);
+	struct mig_lease timed, owned, out;
+	struct mig_error err;
+	r.owner_pid = 0;
+	r.ttl = 10; /* unnamed: renewable only by id */
+	acquire_ok(ctx, &o, &r, &timed);
+	r = req("1g.5gb", 7);
+	acquire_ok(ctx, &o, &r, &owned);
+	o.now = 1005;
+	struct mig_txn *txn = begin(ctx);
+	assert_int_equal(mig_lease_renew(txn, &o, timed.id, 8, 60, &out, &err), -1);
+	assert_int_equal(err.status, MIG_E_PERMISSION);
+	assert_non_null(strstr(err.msg, "belongs to user 7"));
+	assert_int_equal(mig_lease_renew(txn, &o, timed.id, 7, 60, &out, &err), 0);
+	assert_string_equal(out.id, timed.id);
+	assert_true(out.renewed);
+	assert_true(out.expires == 1065 && out.ttl == 60);
+	o.now = 1010;
+	assert_int_equal(mig_lease_renew(txn, &o, timed.id, 0, 0, &out, &err), 0); /* root; its own TTL */
+	assert_true(out.expires == 1070);
+	assert_int_equal(mig_lease_renew(txn, &o, owned.id, 7, 0, &out, &err), -1);
+	assert_int_equal(err.status, MIG_E_INVALID);
+	assert_non_null(strstr(err.msg, "has no TTL"));
+	assert_int_equal(mig_lease_renew(txn, &o, owned.id, 7, 30, &out, &err), 0);
+	assert_true(out.expires == 1040 && out.owner_pid == (long)getpid());
+	assert_int_equal(mig_lease_renew(txn, &o, "l-nothere", 7, 30, &out, &err), -1);
+	assert_int_equal(err.status, MIG_E_NOT_FOUND);
+	assert_int_equal(mig_lease_renew(txn, &o, timed.id, 7, -1, &out, &err), -1);
+	assert_int_equal(err.status, MIG_E_INVALID);
+	assert_int_equal(gis(txn), 2);
+	/* past the renewed expiry the lease ends, as any TTL lease */
+	o.now = 1071;
+	struct mig_lease *ls = NULL;
+	struct mig_lease_report rep;
+	size_t n = 0;
+	assert_int_equal(mig_lease_list(txn, &o, &ls, &n, &rep, &err), 0);
+	assert_int_equal(rep.ended, 2);
+	assert_int_equal(n, 0);
+	free(ls);
+	end(txn);
+	mig_ctx_free(ctx);
+}
+
 static void test_pool_max_and_ttl(void **state)
 {
 	(void)state;
@@ -369,6 +419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_by_uid),
 		cmocka_unit_test(test_ttl_by_clock),
+		cmocka_unit_test(test_renew_by_id),
 		cmocka_unit_test(test_pool_max_and_ttl),
 		cmocka_unit_test(test_limit_and_busy_for_planner),
 		cmocka_unit_test(test_corrupt_table_destroys_nothing),
