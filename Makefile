@@ -221,6 +221,8 @@ bench: deps
 	$(Q)$(BUILD)/bench/apply_bench $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200)
 	$(Q)$(BUILD)/bench/churn_bench
 	$(Q)$(BUILD)/bench/cdi_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
+	$(Q)$(BUILD)/bench/serve_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 0 500 8 50
+	$(Q)$(BUILD)/bench/serve_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200) 10 8 5
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libmig (shared, its links, static),
 # mig.h, mig.pc, the man pages, the simulator's library, and the boot unit (disabled; the

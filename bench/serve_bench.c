@@ -383,8 +383,10 @@ int main(int argc, char **argv)
 	struct cycle *one = calloc(single, sizeof(*one));
 	if (!lib || !one)
 		die("calloc", "out of memory");
-	library_client(ctx, lib, single);
-	serve_client(one, single);
+	for (unsigned int i = 0; i < single; i++) { /* interleaved: both see the same machine */
+		library_client(ctx, lib + i, 1);
+		serve_client(one + i, 1);
+	}
 	mig_ctx_free(ctx);
 	double ll = quantile(lib, single, LEASE, .5), lr = quantile(lib, single, RELEASE, .5);
 	double sl = quantile(one, single, LEASE, .5), sr = quantile(one, single, RELEASE, .5);

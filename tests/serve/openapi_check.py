@@ -335,6 +335,9 @@ def scenario(sock):
     rec("GET", "/v1/leases/" + a, want=(200,))
     rec("POST", "/v1/leases/%s/renew" % a, {}, want=(200,), why="its own TTL")
     rec("POST", "/v1/leases/%s/renew" % a, {"ttl": 1200}, want=(200,), why="a new TTL")
+    rec("POST", "/v1/leases/%s/renew" % a, raw=b"", want=(200,), why="no body")
+    rec("POST", "/v1/leases/%s/renew" % ids.get("d", a), {}, want=(400,), want_error="invalid",
+        why="a lease without a TTL, no ttl")
     rec("GET", "/metrics", want=(200,))
 
     # what a client gets wrong: 400 invalid, nothing changed
@@ -359,6 +362,11 @@ def scenario(sock):
         (b'{"profile": "1g.5gb", "name": "x"}', "a name without ttl"),
         (b'{"profile": "1g.5gb", "memory_mib": 5000}', "a profile and a need"),
         (b'{"profile": "1g.5gb"} trailing', "trailing garbage"),
+        (b'{"profile": "1g.5gb", "profile": "2g.10gb"}', "a duplicate key"),
+        (b'{"slices": 65}', "slices: over 64"),
+        (b'{"profile": "1g.5gb", "ttl": 2e9}', "ttl: over 1e9 s"),
+        (b'{"profile": "1g.5gb", "name": "", "ttl": 60}', "name: empty"),
+        (b'{"profile": "1g.5gb", "name": "%s", "ttl": 60}' % (b"n" * 64), "name: over 63 characters"),
     ]
     for body, why in bad:
         rec("POST", "/v1/leases", raw=body, want=(400,), want_error="invalid", why=why)
