@@ -390,6 +390,9 @@ int main(int argc, char **argv)
 	mig_ctx_free(ctx);
 	double ll = quantile(lib, single, LEASE, .5), lr = quantile(lib, single, RELEASE, .5);
 	double sl = quantile(one, single, LEASE, .5), sr = quantile(one, single, RELEASE, .5);
+	size_t one_failed = failed(lib, single) + failed(one, single);
+	free(lib);
+	free(one);
 	printf("one client, %u cycles, p50 ms          lease   release\n", single);
 	printf("  libmig in this process (baseline)  %8.2f  %8.2f\n", ll, lr);
 	printf("  migctl serve                       %8.2f  %8.2f\n", sl, sr);
@@ -426,7 +429,9 @@ int main(int argc, char **argv)
 	if (system(cmd) != 0)
 		fprintf(stderr, "serve_bench: could not remove %s\n", dir);
 	bool bad = twice || s_leases || s_devices || r_leases || r_devices || failed(s, n) || failed(r, n) ||
-		   failed(lib, single) || failed(one, single);
+		   one_failed;
+	munmap(s, n * sizeof(*s));
+	munmap(r, n * sizeof(*r));
 	if (bad)
 		printf("FAILED: see above\n");
 	return bad ? 1 : 0;
