@@ -211,7 +211,7 @@ check: deps
 # The stress loops run at full strength in make check; under the sanitizers a few rounds of
 # each find what memory errors there are, and keep CI within its time.
 asan: deps
-	$(Q)LEASE_ROUNDS=25 CONC_ROUNDS=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 test-only
+	$(Q)LEASE_ROUNDS=25 SERVE_KILL_ROUNDS=25 CONC_ROUNDS=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 test-only
 
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -233,6 +233,8 @@ bench: deps
 	$(Q)$(BUILD)/bench/churn_bench
 	$(Q)$(BUILD)/bench/cdi_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 50
 	$(Q)$(BUILD)/bench/lease_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200) 20 8 5
+	$(Q)$(BUILD)/bench/serve_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) 0 500 8 50
+	$(Q)$(BUILD)/bench/serve_bench $(abspath $(MIGCTL)) $(abspath $(SIM_LIB)) $(or $(LATENCY_MS),200) 10 8 5
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libmig (shared, its links, static),
 # mig.h, mig.pc, the man pages, the simulator's library, and the boot unit (disabled; the

@@ -24,6 +24,8 @@
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
 #include "../tests/sim_guard.h"
+#define BENCH_NAME "apply_bench"
+#include "bench_node.h"
 
 static const char *config_text =
 	"version: v1\n"
@@ -58,44 +60,6 @@ static const char *transitions[][2] = {
 static struct mig_ctx *ctx;
 static struct mig_config *config;
 static char state_path[256];
-
-static void die(const char *what, const char *why)
-{
-	fprintf(stderr, "apply_bench: %s: %s\n", what, why);
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Change the simulator's state directly: latency, or a fresh node. */
-static void sim_edit(unsigned int latency_ms, bool fresh)
-{
-	struct sim_store s;
-	char err[512];
-	if (sim_store_open(&s, state_path, err, sizeof(err)) || sim_store_lock(&s, err, sizeof(err)))
-		die("state", err);
-	if (fresh) {
-		if (sim_state_init(&s.st, "8xA100-SXM4-40GB", err, sizeof(err)))
-			die("state", err);
-	} else if (sim_store_load(&s, err, sizeof(err))) {
-		die("state", err);
-	}
-	const char *ops[] = {"gi-create", "gi-destroy", "ci-create", "ci-destroy"};
-	s.st.nlatencies = 4;
-	for (int i = 0; i < 4; i++) {
-		snprintf(s.st.latencies[i].op, sizeof(s.st.latencies[i].op), "%s", ops[i]);
-		s.st.latencies[i].ms = latency_ms;
-	}
-	if (sim_store_save(&s, err, sizeof(err)))
-		die("state", err);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
-}
 
 static struct mig_node *read_node(void)
 {
@@ -276,15 +240,15 @@ struct result {
 static struct result run(const char *from, const char *to, bool baseline, unsigned int latency)
 {
 	struct result r;
-	sim_edit(0, true);
+	sim_edit(state_path, "8xA100-SXM4-40GB", false, 0);
 	apply_migctl(from); /* the starting layout, without latency */
-	sim_edit(latency, false);
+	sim_edit(state_path, NULL, false, latency);
 	double t0 = now();
 	struct counter n = baseline ? apply_baseline(to) : apply_migctl(to);
 	r.seconds = now() - t0;
 	r.calls = n.calls;
 	r.disturbed = n.disturbed;
-	sim_edit(0, false);
+	sim_edit(state_path, NULL, false, 0);
 	/* both must reach the target */
 	struct mig_node *node = read_node();
 	struct mig_gpu_target *t = targets_for(node, to);
@@ -317,7 +281,7 @@ int main(int argc, char **argv)
 		die("mkdtemp", "failed");
 	snprintf(state_path, sizeof(state_path), "%s/state.json", dir);
 	setenv("MIGSIM_STATE", state_path, 1);
-	sim_edit(0, true);
+	sim_edit(state_path, "8xA100-SXM4-40GB", false, 0);
 	if (mig_config_parse(config_text, strlen(config_text), "bench", &config, &err))
 		die("config", err.msg);
 	if (mig_ctx_new(&ctx, argv[1], &err))

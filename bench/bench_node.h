@@ -8,6 +8,7 @@
 #ifndef MIGCTL_BENCH_NODE_H
 #define MIGCTL_BENCH_NODE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -51,6 +52,35 @@ static inline void build_node(const char *state, unsigned int ngpus)
 		}
 	}
 	if (sim_store_save(&s, err, sizeof(err))) /* also writes the simulated /proc */
+		die("state", err);
+	sim_store_unlock(&s);
+	sim_store_close(&s);
+}
+
+/* Change the simulator's state directly: a fresh node of spec ("8xA100-SXM4-40GB", MIG on when
+ * mig_on) or, with spec NULL, the node as it is; and the latency of every GI and CI create and
+ * destroy (ms). */
+static inline void sim_edit(const char *state, const char *spec, bool mig_on, unsigned int latency_ms)
+{
+	struct sim_store s;
+	char err[512];
+	if (sim_store_open(&s, state, err, sizeof(err)) || sim_store_lock(&s, err, sizeof(err)))
+		die("state", err);
+	if (spec) {
+		if (sim_state_init(&s.st, spec, err, sizeof(err)))
+			die("state", err);
+		for (unsigned int g = 0; mig_on && g < s.st.ngpus; g++)
+			s.st.gpus[g].mig_current = s.st.gpus[g].mig_pending = NVML_DEVICE_MIG_ENABLE;
+	} else if (sim_store_load(&s, err, sizeof(err))) {
+		die("state", err);
+	}
+	const char *ops[] = {"gi-create", "gi-destroy", "ci-create", "ci-destroy"};
+	s.st.nlatencies = 4;
+	for (int i = 0; i < 4; i++) {
+		snprintf(s.st.latencies[i].op, sizeof(s.st.latencies[i].op), "%s", ops[i]);
+		s.st.latencies[i].ms = latency_ms;
+	}
+	if (sim_store_save(&s, err, sizeof(err)))
 		die("state", err);
 	sim_store_unlock(&s);
 	sim_store_close(&s);

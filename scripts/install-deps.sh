@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [--check]   (--check: report what is missing, exit 1 if anything is)
 set -eu
 
-PACKAGES="gcc clang make pkg-config libc6-dev libjansson-dev libyaml-dev libcmocka-dev uuid-dev valgrind libclang-rt-14-dev python3 man-db systemd cppcheck clang-tidy clang-tools podman runc busybox-static slurmctld slurmd slurm-client munge libmicrohttpd-dev libsystemd-dev libcurl4-openssl-dev abigail-tools curl"
+PACKAGES="gcc clang make pkg-config libc6-dev libjansson-dev libyaml-dev libcmocka-dev uuid-dev valgrind libclang-rt-14-dev python3 man-db systemd cppcheck clang-tidy clang-tools podman runc busybox-static slurmctld slurmd slurm-client munge libmicrohttpd-dev libsystemd-dev libcurl4-openssl-dev abigail-tools curl python3-yaml"
 
 missing=""
 for p in $PACKAGES; do

@@ -6,64 +6,8 @@
 # and after each round the lease table, the pool and the node must agree: no lease of a dead
 # owner, no instance without its lease, and the instance of a live lease untouched.
 . "$(dirname "$0")/lib.sh"
-: "${MIGCTL:?run through make check}"
-unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE
-
-export MIGCTL_LOCK="$TEST_TMP/apply.lock" MIGCTL_JOURNAL="$TEST_TMP/journal.json"
-export MIGCTL_LEASES="$TEST_TMP/leases.json" MIGCTL_CONF="$TEST_TMP/migctl.conf"
+. "$(dirname "$0")/lib_leases.sh"
 ROUNDS=${LEASE_ROUNDS:-105}
-
-m() { "$MIGCTL" --sim "$@"; }
-
-# skip REASON: reported as TAP "ok N # SKIP REASON"
-
-OWNERS=()
-# owner: start a process to own leases; its pid in $OWNER
-owner() {
-	sleep 300 &
-	OWNER=$!
-	OWNERS+=("$OWNER")
-}
-kill_owner() { # PID
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-setup() { # [GPUS]
-	rm -f "$MIGCTL_LEASES" "$MIGCTL_CONF"
-	"$MIGSIM" init "${1:-A100-SXM4-40GB}" >/dev/null || fail "migsim init"
-	m mode enable >/dev/null || fail "mode enable"
-}
-
-jget() { # EXPR: from $OUT
-	echo "$OUT" | json_eval "$1"
-}
-
-
-# The node's MIG devices (compute instances), as the simulator holds them.
-node_uuids() {
-	m list --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join(sorted(c["uuid"] for g in d["gpus"] for gi in g.get("gpu_instances", [])
-                      for c in gi.get("compute_instances", []))))'
-}
-
-node_count() {
-	local u
-	u=$(node_uuids)
-	set -- $u
-	echo $#
-}
-
-# table_uuids: the MIG UUIDs the lease table names (all states), sorted.
-table_uuids() {
-	[ -e "$MIGCTL_LEASES" ] || return 0
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(" ".join(sorted(e["mig_uuid"] for e in d["entries"])))' "$MIGCTL_LEASES"
-}
 
 t_lease_by_profile_and_by_memory() {
 	setup
@@ -475,8 +419,5 @@ t_run_status_and_signals() {
 
 
 run_tests
-# the owners the tests started and left (a failed test leaves them)
-for t in "${OWNERS[@]}"; do
-	kill -9 "$t" 2>/dev/null
-done
+kill_owners
 exit 0
