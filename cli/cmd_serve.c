@@ -203,7 +203,7 @@ static enum MHD_Result send_json(struct server *s, struct MHD_Connection *conn, 
 	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	if (!text) {
-		text = strdup("{\"error\":{\"status\":\"nomem\",\"message\":\"out of memory\"}}");
+		text = strdup("{\"error\":{\"status\":\"no_memory\",\"message\":\"out of memory\"}}");
 		code = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		if (!text)
 			return MHD_NO;
@@ -588,7 +588,7 @@ static enum MHD_Result do_node(struct server *s, struct MHD_Connection *conn, st
 	if (rc)
 		return send_mig_error(s, conn, r, method, &err);
 	if (!doc)
-		return send_error(s, conn, r, method, MHD_HTTP_INTERNAL_SERVER_ERROR, "nomem", NULL, 0, "out of memory");
+		return send_error(s, conn, r, method, MHD_HTTP_INTERNAL_SERVER_ERROR, mig_status_name(MIG_E_NOMEM), NULL, 0, "out of memory");
 	return send_json(s, conn, r, method, MHD_HTTP_OK, doc, NULL, 0);
 }
 
@@ -600,7 +600,7 @@ static enum MHD_Result do_metrics(struct server *s, struct MHD_Connection *conn,
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
-		return send_error(s, conn, r, method, MHD_HTTP_INTERNAL_SERVER_ERROR, "nomem", NULL, 0, "out of memory");
+		return send_error(s, conn, r, method, MHD_HTTP_INTERNAL_SERVER_ERROR, mig_status_name(MIG_E_NOMEM), NULL, 0, "out of memory");
 	struct mig_lease *ls = NULL;
 	struct mig_lease_report rep;
 	struct mig_error err;
@@ -656,7 +656,7 @@ static enum MHD_Result do_metrics(struct server *s, struct MHD_Connection *conn,
 	pthread_mutex_unlock(&s->m);
 	if (fclose(f) != 0 || !text) {
 		free(text);
-		return send_error(s, conn, r, method, MHD_HTTP_INTERNAL_SERVER_ERROR, "nomem", NULL, 0, "out of memory");
+		return send_error(s, conn, r, method, MHD_HTTP_INTERNAL_SERVER_ERROR, mig_status_name(MIG_E_NOMEM), NULL, 0, "out of memory");
 	}
 	return send_text(s, conn, r, method, MHD_HTTP_OK, text, len, "text/plain; version=0.0.4; charset=utf-8", NULL,
 			 0);
