@@ -5,6 +5,7 @@
 # a stalled client, a client gone mid-request, leases shared with the CLI, a restart. Each
 # server is stopped by its pid (SIGTERM) and must exit 0 and remove its socket.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_serve.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE
 
@@ -35,31 +36,6 @@ setup() { # [GPUS]
 	mkdir -p "$TEST_TMP/run"
 	# other users reach the socket through this directory (its files stay root's, 0600)
 	chmod 0711 "$TEST_TMP"
-}
-
-# start_server [OPTION...]: migctl serve on $SOCK; waits until it answers.
-start_server() {
-	"$MIGCTL" --sim serve --socket "$SOCK" --group "$GID" "$@" 2>>"$TEST_TMP/serve.log" &
-	SERVER=$!
-	local i
-	for i in $(seq 1 200); do
-		[ -S "$SOCK" ] && curl -s --max-time 5 --unix-socket "$SOCK" http://localhost/v1/health >/dev/null && return 0
-		kill -0 "$SERVER" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "the server did not start: $(cat "$TEST_TMP/serve.log")"
-	return 1
-}
-
-# stop_server: SIGTERM by pid; it exits 0 and removes its socket.
-stop_server() {
-	[ -n "$SERVER" ] || return 0
-	kill -TERM "$SERVER"
-	wait "$SERVER"
-	local rc=$?
-	expect_eq "$rc" 0 "the server's exit status after SIGTERM"
-	[ -e "$SOCK" ] && fail "the server left its socket $SOCK behind"
-	SERVER=""
 }
 
 # api [AS...] -- METHOD PATH [BODY]: one request; CODE, BODY, HEADERS. AS: a command prefix

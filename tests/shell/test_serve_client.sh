@@ -7,6 +7,7 @@
 # ends it); every error a client can meet has its message and exit status. Other users
 # through setpriv, as in test_serve.sh; everything against the simulator.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_serve.sh"
 : "${MIGCTL:?run through make check}"
 unset MIGSIM_GPUS MIGSIM_UNPRIVILEGED MIGCTL_NVML_LIB MIGCTL_CONFIG_FILE MIGCTL_SELECTED_CONFIG MIGSIM_TRACE \
 	MIGCTL_SOCKET
@@ -35,27 +36,6 @@ setup() {
 	mkdir -p "$TEST_TMP/run"
 	BIN=$(others_bin) # migctl as other users may run it; $TEST_TMP passable (0711)
 	mkdir -p -m 1777 "$TEST_TMP/pub"
-}
-
-start_server() {
-	"$MIGCTL" --sim serve --socket "$SOCK" --group "$GID" --rate 0 2>>"$TEST_TMP/serve.log" &
-	SERVER=$!
-	local i
-	for i in $(seq 1 200); do
-		[ -S "$SOCK" ] && curl -s --max-time 5 --unix-socket "$SOCK" http://localhost/v1/health >/dev/null && return 0
-		kill -0 "$SERVER" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "the server did not start: $(cat "$TEST_TMP/serve.log")"
-	return 1
-}
-
-stop_server() {
-	[ -n "$SERVER" ] || return 0
-	kill -TERM "$SERVER"
-	wait "$SERVER"
-	expect_eq "$?" 0 "the server's exit status after SIGTERM"
-	SERVER=""
 }
 
 as_member=(setpriv --reuid="$MEMBER" --regid="$GID" --clear-groups)
@@ -101,7 +81,7 @@ print(json.dumps(s(json.load(sys.stdin)), sort_keys=True))'
 t_member_and_root_share_the_table() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	member 0 lease --profile 1g.5gb --ttl 600
 	expect_contains "$OUT" "Lease l-"
 	expect_contains "$OUT" "(1g.5gb on GPU 0"
@@ -153,7 +133,7 @@ t_member_and_root_share_the_table() {
 t_json_is_the_direct_paths() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	local a b
 	# lease: service vs library, same shape
 	member 0 lease --profile 1g.5gb --ttl 600 --json
@@ -217,7 +197,7 @@ t_json_is_the_direct_paths() {
 t_run_through_the_service() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	# the command asks the service (as the member) who owns its lease: the migctl run process,
 	# its parent
 	cat >"$TEST_TMP/pub/cmd.sh" <<-EOF
@@ -249,7 +229,7 @@ t_run_through_the_service() {
 t_run_killed_ends_its_lease() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	env MIGCTL_SOCKET="$SOCK" "${as_member[@]}" "$BIN/migctl" --sim run --profile 1g.5gb -- sleep 300 \
 		>"$TEST_TMP/run.out" 2>&1 &
 	local run=$! i owner="" child
@@ -274,7 +254,7 @@ t_run_killed_ends_its_lease() {
 t_run_isolate_is_refused() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	state_save
 	member 125 run --isolate --profile 1g.5gb -- true
 	expect_contains "$ERR" "run --isolate: the device cgroup needs root"
@@ -288,7 +268,7 @@ t_run_isolate_is_refused() {
 t_service_down_or_absent() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	kill -9 "$SERVER"
 	wait "$SERVER" 2>/dev/null
 	SERVER=""
@@ -315,7 +295,7 @@ t_service_down_or_absent() {
 t_who_may_use_it() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	state_save
 	# a user outside the group cannot connect to the 0660 socket
 	outsider 1 lease --profile 1g.5gb --ttl 60
@@ -335,7 +315,7 @@ t_limit_and_capacity() {
 	have_tools || return
 	setup
 	printf 'lease-max-per-user = 1\n' >"$MIGCTL_CONF"
-	start_server || return
+	start_server --rate 0 || return
 	member 0 lease --profile 1g.5gb --ttl 600
 	member 1 lease --profile 1g.5gb --ttl 600
 	expect_contains "$ERR" "holds 1 leases"
@@ -368,7 +348,7 @@ t_pending_is_exit_3() {
 	setup
 	"$MIGSIM" init A100-SXM4-40GB:reset-required >/dev/null || fail "migsim init"
 	printf 'lease-enable-mig = yes\n' >"$MIGCTL_CONF"
-	start_server || return
+	start_server --rate 0 || return
 	# the service's 503 "pending" is the direct path's exit status 3
 	member 3 lease --profile 1g.5gb --ttl 60
 	expect_contains "$ERR" "pending (the GPU needs a reset)"
@@ -383,7 +363,7 @@ t_pending_is_exit_3() {
 t_usage_through_the_service() {
 	have_tools || return
 	setup
-	start_server || return
+	start_server --rate 0 || return
 	state_save
 	member 2 lease --profile 1g.5gb
 	expect_contains "$ERR" "through the node service a lease needs --ttl SECONDS"
@@ -411,7 +391,7 @@ t_root_goes_direct_unless_told() {
 	# --service as root: through the service, here absent
 	expect_rc 1 m leases --service --socket "$SOCK"
 	expect_contains "$ERR" "does not exist"
-	start_server || return
+	start_server --rate 0 || return
 	expect_rc 0 m leases --service --socket "$SOCK" --json
 	expect_eq "$(jq_ "[l['id'] for l in d['leases']]")" "[\"$id\"]" "root through the service"
 	# a member may force the library (here it may not open the simulator's state: it went there)
