@@ -36,23 +36,7 @@ static const char *migctl;
 /* The simulated node: 2 x A100-SXM4-40GB with MIG on, latency_ms per GI/CI create/destroy. */
 static void sim_fresh(unsigned int latency_ms)
 {
-	struct sim_store s;
-	char err[512];
-	if (sim_store_open(&s, state_path, err, sizeof(err)) || sim_store_lock(&s, err, sizeof(err)) ||
-	    sim_state_init(&s.st, "2xA100-SXM4-40GB", err, sizeof(err)))
-		die("state", err);
-	for (unsigned int g = 0; g < s.st.ngpus; g++)
-		s.st.gpus[g].mig_current = s.st.gpus[g].mig_pending = NVML_DEVICE_MIG_ENABLE;
-	const char *ops[] = {"gi-create", "gi-destroy", "ci-create", "ci-destroy"};
-	s.st.nlatencies = 4;
-	for (int i = 0; i < 4; i++) {
-		snprintf(s.st.latencies[i].op, sizeof(s.st.latencies[i].op), "%s", ops[i]);
-		s.st.latencies[i].ms = latency_ms;
-	}
-	if (sim_store_save(&s, err, sizeof(err)))
-		die("state", err);
-	sim_store_unlock(&s);
-	sim_store_close(&s);
+	sim_edit(state_path, "2xA100-SXM4-40GB", true, latency_ms);
 }
 
 static void conf(const char *text)

@@ -2,6 +2,14 @@
 # server listens on $SOCK for the group $GID; its pid is $SERVER, its messages go to
 # $TEST_TMP/serve.log.
 
+# have_tools: curl, setpriv and root, which the service's tests need (else they skip, saying why).
+have_tools() {
+	command -v curl >/dev/null || { skip "curl is not installed (scripts/install-deps.sh installs it)"; return 1; }
+	command -v setpriv >/dev/null || { skip "setpriv is not installed (util-linux)"; return 1; }
+	[ "$(id -u)" = 0 ] || { skip "needs root: the test runs clients as other uids with setpriv"; return 1; }
+	return 0
+}
+
 # start_server [OPTION...]: migctl serve on $SOCK; waits until it answers.
 start_server() {
 	"$MIGCTL" --sim serve --socket "$SOCK" --group "$GID" "$@" 2>>"$TEST_TMP/serve.log" &

@@ -22,13 +22,6 @@ SERVER=""
 
 m() { "$MIGCTL" --sim "$@"; }
 
-have_tools() {
-	command -v curl >/dev/null || { skip "curl is not installed (scripts/install-deps.sh installs it)"; return 1; }
-	command -v setpriv >/dev/null || { skip "setpriv is not installed (util-linux)"; return 1; }
-	[ "$(id -u)" = 0 ] || { skip "needs root: the test runs clients as other uids with setpriv"; return 1; }
-	return 0
-}
-
 setup() {
 	rm -f "$MIGCTL_LEASES" "$MIGCTL_CONF"
 	"$MIGSIM" init A100-SXM4-40GB >/dev/null || fail "migsim init"
