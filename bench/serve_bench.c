@@ -48,6 +48,8 @@ struct cycle {
 
 static char dir[64], sock_path[100], state_path[128], leases_path[128], lock_path[128], journal_path[128];
 static const char *migctl;
+static const char *pool_value; /* lease-pool's value; NULL: no pool */
+static bool pooling;           /* lease-pool is set: a release may pool its instance */
 
 /* ---- a minimal HTTP/1.1 client over the Unix socket ----------------------------------------- */
 
@@ -147,7 +149,8 @@ static void serve_client(struct cycle *c, unsigned int cycles)
 		c[i].released = t2;
 		st = http("DELETE", path, NULL, buf, sizeof(buf));
 		c[i].release_s = now() - t2;
-		c[i].ok = st == 200 && strstr(buf, "\"instance\":\"destroyed\"");
+		c[i].ok = st == 200 && (strstr(buf, "\"instance\":\"destroyed\"") ||
+					(pooling && strstr(buf, "\"instance\":\"pooled\"")));
 		if (!c[i].ok)
 			fprintf(stderr, "serve_bench: DELETE %s: %d %s\n", path, st, buf);
 	}
@@ -180,7 +183,8 @@ static void library_client(struct mig_ctx *ctx, struct cycle *c, unsigned int cy
 	struct mig_txn_options to = {.size = sizeof(to), .admin = MIG_ADMIN_INSTANCES, .lock_path = lock_path,
 				     .journal_path = journal_path, .lock_timeout = 600,
 				     .read_flags = MIG_READ_CAPACITY};
-	struct mig_lease_options lo = {.size = sizeof(lo), .path = leases_path};
+	/* the service's policy: the same pool, so that both sides of the comparison reuse */
+	struct mig_lease_options lo = {.size = sizeof(lo), .path = leases_path, .pool = pool_value};
 	struct mig_lease_request q = {.size = sizeof(q), .profile = "1g.5gb", .owner_pid = getpid(), .uid = getuid()};
 	struct mig_error err;
 	for (unsigned int i = 0; i < cycles; i++) {
@@ -291,16 +295,20 @@ static size_t overlaps(struct cycle *c, size_t n)
 	return bad;
 }
 
-/* What is left: lease table entries (through the service) and MIG devices (its node). */
-static void leftovers(size_t *leases, size_t *devices)
+/* What is left: lease table entries that are not pooled instances (through the service), and
+ * MIG devices beyond the pooled ones (its node); *pooled: the pooled instances. */
+static void leftovers(size_t *leases, size_t *devices, size_t *pooled)
 {
 	static char buf[1 << 20];
 	if (http("GET", "/v1/leases", NULL, buf, sizeof(buf)) != 200)
 		die("GET /v1/leases", buf);
-	*leases = count(buf, "\"mig_uuid\":");
+	size_t entries = count(buf, "\"mig_uuid\":");
+	*pooled = count(buf, "\"state\":\"pooled\"");
+	*leases = entries - *pooled;
 	if (http("GET", "/v1/node", NULL, buf, sizeof(buf)) != 200)
 		die("GET /v1/node", buf);
-	*devices = count(buf, "\"uuid\":\"MIG-");
+	size_t migs = count(buf, "\"uuid\":\"MIG-");
+	*devices = migs > *pooled ? migs - *pooled : 0;
 }
 
 static void row(const char *what, const struct cycle *c, size_t n, double wall, bool requests)
@@ -319,7 +327,7 @@ static void row(const char *what, const struct cycle *c, size_t n, double wall, 
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: serve_bench MIGCTL MIGSIM_LIB [LATENCY_MS [CYCLES [CLIENTS [SINGLE]]]]\n");
+		fprintf(stderr, "usage: serve_bench MIGCTL MIGSIM_LIB [LATENCY_MS [CYCLES [CLIENTS [SINGLE [POOL]]]]]\n");
 		return 2;
 	}
 	/* the bench creates and destroys MIG devices: only ever on the simulator */
@@ -330,6 +338,10 @@ int main(int argc, char **argv)
 	unsigned int cycles = argc > 4 ? (unsigned int)atoi(argv[4]) : 500;
 	unsigned int clients = argc > 5 ? (unsigned int)atoi(argv[5]) : 8;
 	unsigned int single = argc > 6 ? (unsigned int)atoi(argv[6]) : 50;
+	/* POOL: lease-pool's value ("all"), so that released instances serve the next lease */
+	const char *pool = argc > 7 ? argv[7] : NULL;
+	pooling = pool != NULL;
+	pool_value = pool;
 	if (!cycles || !clients || !single || clients > 14)
 		die("arguments", "CYCLES, CLIENTS and SINGLE are at least 1, CLIENTS at most 14");
 
@@ -349,6 +361,11 @@ int main(int argc, char **argv)
 	setenv("MIGCTL_LOCK", lock_path, 1);
 	setenv("MIGCTL_JOURNAL", journal_path, 1);
 	setenv("MIGCTL_CONF", conf, 1); /* absent: no pool, no per-user limit */
+	if (pool) {
+		FILE *cf = fopen(conf, "w");
+		if (!cf || fprintf(cf, "lease-pool = %s\n", pool) < 0 || fclose(cf) != 0)
+			die("migctl.conf", strerror(errno));
+	}
 	sim_edit(state_path, "2xA100-SXM4-40GB", true, latency);
 
 	/* the service */
@@ -371,8 +388,9 @@ int main(int argc, char **argv)
 	}
 
 	printf("2 x A100-SXM4-40GB, MIG on; 1g.5gb lease/release cycles; simulated driver latency %u ms per GI/CI "
-	       "create or destroy\n\n",
-	       latency);
+	       "create or destroy; %s%s\n\n",
+	       latency, pool ? "released instances pooled for the next lease: lease-pool = " : "no pool",
+	       pool ? pool : "");
 
 	/* one client: the service against libmig in this process */
 	struct mig_ctx *ctx;
@@ -403,11 +421,11 @@ int main(int argc, char **argv)
 	double wall_s, wall_r;
 	size_t n = (size_t)clients * cycles;
 	struct cycle *s = in_parallel(clients, cycles, true, &wall_s);
-	size_t s_leases, s_devices;
-	leftovers(&s_leases, &s_devices);
+	size_t s_leases, s_devices, s_pooled;
+	leftovers(&s_leases, &s_devices, &s_pooled);
 	struct cycle *r = in_parallel(clients, cycles, false, &wall_r);
-	size_t r_leases, r_devices;
-	leftovers(&r_leases, &r_devices);
+	size_t r_leases, r_devices, r_pooled;
+	leftovers(&r_leases, &r_devices, &r_pooled);
 
 	printf("%u clients x %u cycles    cycles/s requests/s   lease ms          release ms        cycle ms        "
 	       "failed\n",
@@ -419,8 +437,9 @@ int main(int argc, char **argv)
 
 	size_t twice = overlaps(s, n);
 	printf("checks: %zu of %zu leases through the service shared a MIG device with another live lease; left "
-	       "after: %zu leases and %zu MIG devices (service), %zu and %zu (migctl run)\n",
-	       twice, n - failed(s, n), s_leases, s_devices, r_leases, r_devices);
+	       "after: %zu leases and %zu MIG devices (service), %zu and %zu (migctl run), besides the pooled "
+	       "instances (%zu and %zu)\n",
+	       twice, n - failed(s, n), s_leases, s_devices, r_leases, r_devices, s_pooled, r_pooled);
 
 	kill(server, SIGTERM);
 	waitpid(server, NULL, 0);
