@@ -217,16 +217,6 @@ static int allow_node(struct cli_isolation *iso, const struct mig_devnode *d)
 	return allow(iso, rule);
 }
 
-static const struct mig_ci *find_ci(const struct mig_node *node, const char *uuid)
-{
-	for (size_t i = 0; i < node->ngpus; i++)
-		for (size_t j = 0; j < node->gpus[i].ngis; j++)
-			for (size_t k = 0; k < node->gpus[i].gis[j].ncis; k++)
-				if (strcmp(node->gpus[i].gis[j].cis[k].uuid, uuid) == 0)
-					return &node->gpus[i].gis[j].cis[k];
-	return NULL;
-}
-
 int cli_isolate_create(struct cli *c, const struct mig_lease *l, struct cli_isolation *iso)
 {
 	struct mig_node *node = NULL;
@@ -236,13 +226,13 @@ int cli_isolate_create(struct cli *c, const struct mig_lease *l, struct cli_isol
 	char deny[PATH_MAX + 16];
 	int rc = -1;
 	mig_error_reset(&err);
-	/* as nvidia-modprobe does, make the capability nodes that are missing */
-	if (mig_node_read(c->ctx, &node, MIG_READ_BASIC, &err) ||
+	/* the lease's GPU only; as nvidia-modprobe does, make the capability nodes that are missing */
+	if (mig_node_read_gpus(c->ctx, l->gpu_uuid, MIG_READ_BASIC, &node, &err) ||
 	    mig_node_read_devnodes(c->ctx, node, MIG_DEVNODES_CREATE, &err)) {
 		cli_fail(c, "run --isolate: cannot read the device nodes of %s: %s", l->mig_uuid, err.msg);
 		goto out;
 	}
-	if (!node->devnodes || !node->devnodes->known || !(ci = find_ci(node, l->mig_uuid)) || !ci->devnodes) {
+	if (!node->devnodes || !node->devnodes->known || !(ci = mig_node_find_device(node, l->mig_uuid, NULL, NULL)) || !ci->devnodes) {
 		cli_fail(c, "run --isolate: the device nodes of %s are not known (%s), so nothing could be allowed",
 			 l->mig_uuid, node->devnodes && node->devnodes->error[0] ? node->devnodes->error : "not on the node");
 		goto out;

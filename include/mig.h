@@ -309,6 +309,13 @@ int mig_node_read_gpus(struct mig_ctx *ctx, const char *selector, unsigned int f
 		       struct mig_error *err);
 void mig_node_free(struct mig_node *node);
 
+/* The GPU of node with this UUID ("GPU-..."), or NULL. */
+const struct mig_gpu *mig_node_find_gpu(const struct mig_node *node, const char *uuid);
+/* The MIG device (compute instance) of node with this UUID ("MIG-..."), with its GPU and GPU
+ * instance when gpu and gi are not NULL; NULL when the node holds none. */
+const struct mig_ci *mig_node_find_device(const struct mig_node *node, const char *mig_uuid,
+					  const struct mig_gpu **gpu, const struct mig_gi **gi);
+
 /* The starts NVML offers a compute instance of ci_slices inside a GPU instance of gi_slices
  * compute slices (at most 8 written to starts); how many. */
 size_t mig_ci_starts(unsigned int gi_slices, unsigned int ci_slices, unsigned int starts[8]);

@@ -266,21 +266,10 @@ static void table_free(struct table *t)
 
 /* ---- the node ---------------------------------------------------------------- */
 
-static const struct mig_gpu *gpu_of(const struct mig_node *node, const char *uuid, size_t *pos)
-{
-	for (size_t i = 0; i < node->ngpus; i++)
-		if (strcmp(node->gpus[i].uuid, uuid) == 0) {
-			if (pos)
-				*pos = i;
-			return &node->gpus[i];
-		}
-	return NULL;
-}
-
 /* The GPU instance an active/pooled/draining entry names, when it still looks as created. */
 static const struct mig_gi *gi_of(const struct mig_node *node, const struct mig_lease *l, const struct mig_gpu **gout)
 {
-	const struct mig_gpu *g = gpu_of(node, l->gpu_uuid, NULL);
+	const struct mig_gpu *g = mig_node_find_gpu(node, l->gpu_uuid);
 	if (!g)
 		return NULL;
 	for (size_t j = 0; j < g->ngis; j++) {
@@ -310,7 +299,7 @@ static const struct mig_gi *interrupted_create(struct mig_txn *txn, const struct
 		ours = op->kind == MIG_OP_CREATE_GI && strcmp(op->gpu_uuid, l->gpu_uuid) == 0 &&
 		       op->at.start == l->at.start && op->at.size == l->at.size && strcmp(op->profile, l->profile) == 0;
 	}
-	const struct mig_gpu *g = ours ? gpu_of(node, l->gpu_uuid, NULL) : NULL;
+	const struct mig_gpu *g = ours ? mig_node_find_gpu(node, l->gpu_uuid) : NULL;
 	for (size_t j = 0; g && j < g->ngis; j++) {
 		const struct mig_gi *gi = &g->gis[j];
 		if (gi->placement.start == l->at.start && gi->placement.size == l->at.size &&
@@ -540,12 +529,8 @@ static void fill_devnodes(struct mig_txn *txn, struct mig_lease *ls, size_t n)
 	const struct mig_node_devnodes *nd = node->devnodes;
 	for (size_t i = 0; i < n; i++) {
 		struct mig_lease *l = &ls[i];
-		const struct mig_gpu *g = gpu_of(node, l->gpu_uuid, NULL);
-		const struct mig_ci *ci = NULL;
-		for (size_t j = 0; g && j < g->ngis && !ci; j++)
-			for (size_t k = 0; k < g->gis[j].ncis && !ci; k++)
-				if (strcmp(g->gis[j].cis[k].uuid, l->mig_uuid) == 0)
-					ci = &g->gis[j].cis[k];
+		const struct mig_gpu *g = NULL;
+		const struct mig_ci *ci = mig_node_find_device(node, l->mig_uuid, &g, NULL);
 		const size_t room = sizeof(l->control) / sizeof(l->control[0]);
 		l->ncontrol = nd->ncontrol < room ? nd->ncontrol : room;
 		memcpy(l->control, nd->control, l->ncontrol * sizeof(l->control[0]));
@@ -770,7 +755,7 @@ static int commit_lease(struct mig_txn *txn, void *arg, struct mig_error *err)
 	struct table *t = ca->t;
 	const struct mig_node *node = mig_txn_node(txn);
 	struct mig_lease *nl = &t->e[t->n - 1];
-	const struct mig_gpu *ng = gpu_of(node, nl->gpu_uuid, NULL);
+	const struct mig_gpu *ng = mig_node_find_gpu(node, nl->gpu_uuid);
 	const struct mig_gi *gi = NULL;
 	for (size_t j = 0; ng && j < ng->ngis && !gi; j++)
 		if (ng->gis[j].placement.start == nl->at.start && ng->gis[j].placement.size == nl->at.size &&
@@ -1053,9 +1038,9 @@ static int acquire(struct mig_txn *txn, const struct mig_lease_options *o, const
 		/* the pool first: a warm instance of this profile on an eligible GPU */
 		for (size_t i = 0; i < t->n; i++) {
 			struct mig_lease *e = &t->e[i];
-			size_t pos;
-			const struct mig_gpu *g = gpu_of(node, e->gpu_uuid, &pos);
-			const struct mig_gi_profile *p = g && eligible[pos] ? mig_gpu_find_profile(g, c[k].name, NULL) : NULL;
+			const struct mig_gpu *g = mig_node_find_gpu(node, e->gpu_uuid);
+			const struct mig_gi_profile *p =
+				g && eligible[g - node->gpus] ? mig_gpu_find_profile(g, c[k].name, NULL) : NULL;
 			if (e->state != MIG_LEASE_POOLED || !p || strcmp(p->name, e->profile) != 0)
 				continue;
 			snprintf(l.gpu_uuid, sizeof(l.gpu_uuid), "%s", e->gpu_uuid);
@@ -1280,14 +1265,10 @@ int mig_lease_mark_held(struct mig_txn *txn, const struct mig_lease_options *o, 
 		const struct mig_lease *l = &t.e[i];
 		if (l->state != MIG_LEASE_ACTIVE && l->state != MIG_LEASE_DRAINING)
 			continue;
-		for (size_t g = 0; g < node->ngpus; g++) {
-			if (strcmp(node->gpus[g].uuid, l->gpu_uuid) != 0)
-				continue;
-			for (size_t j = 0; j < node->gpus[g].ngis; j++)
-				for (size_t k = 0; k < node->gpus[g].gis[j].ncis; k++)
-					if (strcmp(node->gpus[g].gis[j].cis[k].uuid, l->mig_uuid) == 0)
-						node->gpus[g].gis[j].cis[k].leased = true;
-		}
+		/* the node is the transaction's own, writable copy: the const is the lookup's */
+		struct mig_ci *ci = (struct mig_ci *)mig_node_find_device(node, l->mig_uuid, NULL, NULL);
+		if (ci)
+			ci->leased = true;
 	}
 	table_free(&t);
 	return 0;

@@ -483,6 +483,30 @@ int mig_node_read(struct mig_ctx *ctx, struct mig_node **out, unsigned int flags
 	return 0;
 }
 
+const struct mig_gpu *mig_node_find_gpu(const struct mig_node *node, const char *uuid)
+{
+	for (size_t i = 0; node && uuid && i < node->ngpus; i++)
+		if (strcmp(node->gpus[i].uuid, uuid) == 0)
+			return &node->gpus[i];
+	return NULL;
+}
+
+const struct mig_ci *mig_node_find_device(const struct mig_node *node, const char *mig_uuid,
+					  const struct mig_gpu **gpu, const struct mig_gi **gi)
+{
+	for (size_t i = 0; node && mig_uuid && i < node->ngpus; i++)
+		for (size_t j = 0; j < node->gpus[i].ngis; j++)
+			for (size_t k = 0; k < node->gpus[i].gis[j].ncis; k++)
+				if (strcmp(node->gpus[i].gis[j].cis[k].uuid, mig_uuid) == 0) {
+					if (gpu)
+						*gpu = &node->gpus[i];
+					if (gi)
+						*gi = &node->gpus[i].gis[j];
+					return &node->gpus[i].gis[j].cis[k];
+				}
+	return NULL;
+}
+
 void mig_node_free(struct mig_node *node)
 {
 	if (!node)

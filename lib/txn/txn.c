@@ -96,24 +96,6 @@ const char *const *mig_change_removed(const struct mig_change *c, size_t *n)
 	return c->removed;
 }
 
-static bool has_device(const struct mig_node *node, const char *uuid)
-{
-	for (size_t i = 0; i < node->ngpus; i++)
-		for (size_t k = 0; k < node->gpus[i].ngis; k++)
-			for (size_t c = 0; c < node->gpus[i].gis[k].ncis; c++)
-				if (strcmp(node->gpus[i].gis[k].cis[c].uuid, uuid) == 0)
-					return true;
-	return false;
-}
-
-static const struct mig_gpu *gpu_by_uuid(const struct mig_node *node, const char *uuid)
-{
-	for (size_t i = 0; node && i < node->ngpus; i++)
-		if (strcmp(node->gpus[i].uuid, uuid) == 0)
-			return &node->gpus[i];
-	return NULL;
-}
-
 /* What changed from before to after: strings point into the two nodes. */
 static int diff_nodes(const struct mig_node *before, const struct mig_node *after, struct mig_change *c)
 {
@@ -130,7 +112,7 @@ static int diff_nodes(const struct mig_node *before, const struct mig_node *afte
 	if (!c->gpus || !c->added || !c->removed)
 		return -1;
 	for (size_t i = 0; i < after->ngpus; i++) {
-		const struct mig_gpu *a = &after->gpus[i], *b = gpu_by_uuid(before, a->uuid);
+		const struct mig_gpu *a = &after->gpus[i], *b = mig_node_find_gpu(before, a->uuid);
 		char ta[2048], tb[2048];
 		mig_gpu_layout_text(a, ta, sizeof(ta));
 		if (b)
@@ -139,13 +121,13 @@ static int diff_nodes(const struct mig_node *before, const struct mig_node *afte
 			c->gpus[c->ngpus++] = a->uuid;
 		for (size_t k = 0; k < a->ngis; k++)
 			for (size_t j = 0; j < a->gis[k].ncis; j++)
-				if (!has_device(before, a->gis[k].cis[j].uuid))
+				if (!mig_node_find_device(before, a->gis[k].cis[j].uuid, NULL, NULL))
 					c->added[c->nadded++] = a->gis[k].cis[j].uuid;
 	}
 	for (size_t i = 0; i < before->ngpus; i++)
 		for (size_t k = 0; k < before->gpus[i].ngis; k++)
 			for (size_t j = 0; j < before->gpus[i].gis[k].ncis; j++)
-				if (!has_device(after, before->gpus[i].gis[k].cis[j].uuid))
+				if (!mig_node_find_device(after, before->gpus[i].gis[k].cis[j].uuid, NULL, NULL))
 					c->removed[c->nremoved++] = before->gpus[i].gis[k].cis[j].uuid;
 	return 0;
 }
@@ -361,7 +343,7 @@ static int check_unchanged(struct mig_txn *t, const struct mig_plan *plan, struc
 {
 	for (size_t i = 0; i < plan->ngpus; i++) {
 		const struct mig_gpu_plan *gp = &plan->gpus[i];
-		const struct mig_gpu *g = gpu_by_uuid(t->node, gp->uuid);
+		const struct mig_gpu *g = mig_node_find_gpu(t->node, gp->uuid);
 		char now[2048];
 		if (!g)
 			return mig_error_set(err, MIG_E_CHANGED,
@@ -381,7 +363,7 @@ static int check_unchanged(struct mig_txn *t, const struct mig_plan *plan, struc
 	}
 	for (size_t i = 0; i < plan->nops; i++) {
 		const struct mig_op *op = &plan->ops[i];
-		const struct mig_gpu *g = gpu_by_uuid(t->node, op->gpu_uuid);
+		const struct mig_gpu *g = mig_node_find_gpu(t->node, op->gpu_uuid);
 		if (!g || g->index != op->gpu)
 			return mig_error_set(err, MIG_E_CHANGED,
 					     "operation %zu names GPU %u (%s), which the plan's GPUs do not; nothing was "
@@ -494,8 +476,8 @@ int mig_txn_execute(struct mig_txn *t, const struct mig_plan *plan, struct mig_e
 			return -1;
 	} else if (rc == 0) {
 		for (size_t i = 0; i < plan->ngpus && rc == 0; i++) {
-			const struct mig_gpu *b = gpu_by_uuid(before, plan->gpus[i].uuid),
-					     *a = gpu_by_uuid(t->node, plan->gpus[i].uuid);
+			const struct mig_gpu *b = mig_node_find_gpu(before, plan->gpus[i].uuid),
+					     *a = mig_node_find_gpu(t->node, plan->gpus[i].uuid);
 			char why[2048];
 			if (!b || mig_txn_pending(t, b->index))
 				continue;

@@ -113,6 +113,40 @@ static void test_reads_gpus_profiles_and_instances(void **unused)
 
 /* mig_node_read_gpus: only the named GPUs, once each, in index order, with their NVML index;
  * every selector form; the errors of mig_select_gpus, leaving nothing allocated. */
+/* GPUs and MIG devices by UUID, in a node built by hand (the lookups read nothing else) */
+static void test_find_by_uuid(void **unused)
+{
+	(void)unused;
+	struct mig_ci cis[2] = {{.id = 0}, {.id = 1}};
+	snprintf(cis[0].uuid, sizeof(cis[0].uuid), "MIG-aaaa");
+	snprintf(cis[1].uuid, sizeof(cis[1].uuid), "MIG-bbbb");
+	struct mig_gi gis[2] = {{.id = 7}, {.id = 9, .cis = cis, .ncis = 2}};
+	struct mig_gpu gpus[2] = {{.index = 0}, {.index = 1, .gis = gis, .ngis = 2}};
+	snprintf(gpus[0].uuid, sizeof(gpus[0].uuid), "GPU-0000");
+	snprintf(gpus[1].uuid, sizeof(gpus[1].uuid), "GPU-1111");
+	struct mig_node node = {.gpus = gpus, .ngpus = 2};
+
+	assert_ptr_equal(mig_node_find_gpu(&node, "GPU-1111"), &gpus[1]);
+	assert_ptr_equal(mig_node_find_gpu(&node, "GPU-0000"), &gpus[0]);
+	assert_null(mig_node_find_gpu(&node, "GPU-2222"));
+	assert_null(mig_node_find_gpu(&node, "MIG-aaaa"));
+	assert_null(mig_node_find_gpu(&node, NULL));
+	assert_null(mig_node_find_gpu(NULL, "GPU-0000"));
+
+	const struct mig_gpu *g = NULL;
+	const struct mig_gi *gi = NULL;
+	assert_ptr_equal(mig_node_find_device(&node, "MIG-bbbb", &g, &gi), &cis[1]);
+	assert_ptr_equal(g, &gpus[1]);
+	assert_ptr_equal(gi, &gis[1]);
+	assert_ptr_equal(mig_node_find_device(&node, "MIG-aaaa", NULL, NULL), &cis[0]);
+	g = NULL;
+	assert_null(mig_node_find_device(&node, "MIG-cccc", &g, NULL));
+	assert_null(g); /* left alone when nothing matches */
+	assert_null(mig_node_find_device(&node, "GPU-1111", NULL, NULL));
+	assert_null(mig_node_find_device(&node, NULL, NULL, NULL));
+	assert_null(mig_node_find_device(NULL, "MIG-aaaa", NULL, NULL));
+}
+
 static void test_read_selected_gpus(void **unused)
 {
 	(void)unused;
@@ -301,6 +335,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_gpus_profiles_and_instances),
 		cmocka_unit_test(test_selectors),
+		cmocka_unit_test(test_find_by_uuid),
 		cmocka_unit_test(test_read_selected_gpus),
 		cmocka_unit_test(test_profile_lookup),
 		cmocka_unit_test(test_plan_apply_without_err),
