@@ -101,6 +101,18 @@ static double jreal(const json_t *o, const char *key)
 	return json_number_value(json_object_get(o, key));
 }
 
+/* "  LABEL: /dev/x c MAJOR:MINOR, ..." with "(missing)" where no such node is there. */
+static void print_nodes(FILE *f, const char *label, const json_t *nodes)
+{
+	fprintf(f, "  %s:", label);
+	for (size_t i = 0; i < json_array_size(nodes); i++) {
+		const json_t *d = json_array_get(nodes, i);
+		fprintf(f, "%s %s c %lld:%lld%s", i ? "," : "", jstr(d, "path"), jint(d, "major"), jint(d, "minor"),
+			json_is_true(json_object_get(d, "exists")) ? "" : " (missing)");
+	}
+	fputc('\n', f);
+}
+
 void cli_lease_print_text(FILE *f, const json_t *l, bool renewed)
 {
 	const json_t *at = json_object_get(l, "placement");
@@ -119,23 +131,12 @@ void cli_lease_print_text(FILE *f, const json_t *l, bool renewed)
 	fprintf(f, "  CDI device: %s\n  environment: %s\n", jstr(l, "cdi"), jstr(l, "env"));
 	/* the device nodes, where the lease has them ("device_nodes": null when they are not known) */
 	const json_t *dn = json_object_get(l, "device_nodes"), *cn = json_object_get(l, "control_nodes");
-	if (json_is_array(dn)) {
-		fprintf(f, "  device nodes:");
-		for (size_t i = 0; i < json_array_size(dn); i++) {
-			const json_t *d = json_array_get(dn, i);
-			fprintf(f, "%s %s c %lld:%lld%s", i ? "," : "", jstr(d, "path"), jint(d, "major"), jint(d, "minor"),
-				json_is_true(json_object_get(d, "exists")) ? "" : " (missing)");
-		}
-		fputc('\n', f);
-	} else if (dn) {
+	if (json_is_array(dn))
+		print_nodes(f, "device nodes", dn);
+	else if (dn)
 		fprintf(f, "  device nodes unknown: %s\n", jstr(l, "device_nodes_error"));
-	}
-	for (size_t i = 0; i < json_array_size(cn); i++) {
-		const json_t *d = json_array_get(cn, i);
-		fprintf(f, "%s %s c %lld:%lld%s%s", i ? "," : "  control nodes:", jstr(d, "path"), jint(d, "major"),
-			jint(d, "minor"), json_is_true(json_object_get(d, "exists")) ? "" : " (missing)",
-			i + 1 == json_array_size(cn) ? "\n" : "");
-	}
+	if (json_array_size(cn))
+		print_nodes(f, "control nodes", cn);
 }
 
 void cli_release_print_text(const json_t *doc)
