@@ -54,6 +54,17 @@ YAML
 	chmod 644 "$TEST_TMP/mig.yaml"
 }
 
+# cluster_test [NODE_LINE]: where no cluster can run here, skip (and return 1); else this
+# node, its configs and the cluster (NODE_LINE: another node for slurm.conf) are up.
+cluster_test() {
+	local why
+	why=$(cluster_missing)
+	[ -z "$why" ] || { skip "$why"; return 1; }
+	setup_node
+	write_configs
+	cluster_up "$@"
+}
+
 # devices: "GI CI UUID PROFILE" of GPU 0's MIG devices
 devices() {
 	"$MIGCTL" --sim --json list | python3 -c '
@@ -210,12 +221,7 @@ CONF
 # Then "whole" would destroy the busy 3g.20gb: the node is drained (Reason= says why) until
 # the job ends, and only then changed.
 t_cluster_reconfigure_around_running_jobs() {
-	local why
-	why=$(cluster_missing)
-	[ -z "$why" ] || { skip "$why"; return; }
-	setup_node
-	write_configs
-	cluster_up || return
+	cluster_test || return
 	local job uuid keep_gi new_gres="gpu:3g.20gb:1,gpu:1c.2g.10gb:2,gpu:1g.5gb:1,gpu:a100-sxm4-40gb:1"
 	read -r job uuid <<<"$(job_on 3g.20gb 300)" || { fail "the long job did not start"; stop_cluster; return; }
 	expect_eq "$(devices | awk -v u="$uuid" '$3==u {print $4}')" 3g.20gb "the long job's device"
@@ -284,12 +290,7 @@ t_cluster_reconfigure_around_running_jobs() {
 # next run (the job gone) adopts the node migctl drained. Without --slurm-conf the message
 # says what to put in slurm.conf.
 t_cluster_reconfigure_timeout_leaves_the_node_drained() {
-	local why
-	why=$(cluster_missing)
-	[ -z "$why" ] || { skip "$why"; return; }
-	setup_node
-	write_configs
-	cluster_up || return
+	cluster_test || return
 	local job uuid before
 	read -r job uuid <<<"$(job_on 2g.10gb 300)" || { fail "the job did not start"; stop_cluster; return; }
 	before=$(sim_snapshot)
@@ -351,12 +352,7 @@ t_cluster_reconfigure_timeout_leaves_the_node_drained() {
 # link another user planted, a directory that cannot be written, a node sharing its slurm.conf
 # line. Each: exit 1, the node's state in Slurm and the GPUs unchanged.
 t_cluster_reconfigure_refusals() {
-	local why
-	why=$(cluster_missing)
-	[ -z "$why" ] || { skip "$why"; return; }
-	setup_node
-	write_configs
-	cluster_up "NodeName=ghost NodeAddr=10.255.255.1 CPUs=1 RealMemory=100" || return
+	cluster_test "NodeName=ghost NodeAddr=10.255.255.1 CPUs=1 RealMemory=100" || return
 	local before state
 	before=$(sim_snapshot)
 	state=$(node_field State)
