@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "../nvml/nvml_abi.h"
 #include "../sim/store.h"
 
@@ -86,4 +88,20 @@ static inline void sim_edit(const char *state, const char *spec, bool mig_on, un
 	sim_store_close(&s);
 }
 
+/* A lease document ({"lease": {...}}, as `migctl lease --json` and POST /v1/leases answer):
+ * the string of key into out ("" when absent), and whether "reused" is true. Dies on text that
+ * is not such a document. */
+static inline bool lease_field(const char *text, const char *key, char *out, size_t cap)
+{
+	json_error_t jerr;
+	json_t *doc = json_loads(text, 0, &jerr);
+	json_t *l = json_object_get(doc, "lease");
+	if (!json_is_object(l))
+		die("not a lease document", text);
+	const char *v = json_string_value(json_object_get(l, key));
+	snprintf(out, cap, "%s", v ? v : "");
+	bool reused = json_is_true(json_object_get(l, "reused"));
+	json_decref(doc);
+	return reused;
+}
 #endif

@@ -79,20 +79,6 @@ static int run(char *const args[], char *out, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* The string value of "key": "..." in a JSON text. */
-static void json_str(const char *text, const char *key, char *buf, size_t len)
-{
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-	const char *p = strstr(text, pat);
-	buf[0] = '\0';
-	if (!p)
-		return;
-	p += strlen(pat);
-	size_t n = strcspn(p, "\"");
-	snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), p);
-}
-
 /* Lease 1g.5gb for owner; the lease id into id. Returns true when it came from the pool. */
 static bool lease(long owner, char *id, size_t len)
 {
@@ -102,11 +88,11 @@ static bool lease(long owner, char *id, size_t len)
 	if (run(args, out, sizeof(out)) != 0)
 		die("migctl lease", "failed");
 	char uuid[128];
-	json_str(out, "mig_uuid", uuid, sizeof(uuid));
-	json_str(out, "id", id, len);
+	lease_field(out, "mig_uuid", uuid, sizeof(uuid));
+	bool reused = lease_field(out, "id", id, len);
 	if (strncmp(uuid, "MIG-", 4) != 0 || !id[0])
 		die("migctl lease", "no MIG UUID or lease id in its output");
-	return strstr(out, "\"reused\": true") != NULL;
+	return reused;
 }
 
 static void release(const char *id)

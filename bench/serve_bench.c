@@ -99,24 +99,6 @@ static int http(const char *method, const char *path, const char *body, char *bu
 	return status;
 }
 
-/* The string value of "key" in a compact JSON document (the service's), or "". */
-static void json_str(const char *doc, const char *key, char *out, size_t cap)
-{
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	const char *p = strstr(doc, pat);
-	out[0] = '\0';
-	if (!p)
-		return;
-	p += strlen(pat);
-	size_t i = 0;
-	while (p[i] && p[i] != '"' && i + 1 < cap) {
-		out[i] = p[i];
-		i++;
-	}
-	out[i] = '\0';
-}
-
 static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -141,8 +123,8 @@ static void serve_client(struct cycle *c, unsigned int cycles)
 			fprintf(stderr, "serve_bench: POST /v1/leases: %d %s\n", st, buf);
 			continue;
 		}
-		json_str(buf, "id", id, sizeof(id));
-		json_str(buf, "mig_uuid", c[i].uuid, sizeof(c[i].uuid));
+		lease_field(buf, "id", id, sizeof(id));
+		lease_field(buf, "mig_uuid", c[i].uuid, sizeof(c[i].uuid));
 		char path[64];
 		snprintf(path, sizeof(path), "/v1/leases/%s", id);
 		double t2 = now();
